@@ -1,0 +1,32 @@
+"""Shared pytest configuration: hypothesis profiles bounded for shared 2-core machines."""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    deadline=None,
+    max_examples=25,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev",
+    deadline=None,
+    max_examples=25,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(autouse=True)
+def _seed_default_generator():
+    """Every test starts from the same default random stream."""
+    import tinynet
+
+    tinynet.manual_seed(0)
+    yield
+    tinynet.set_default_dtype(np.float32)

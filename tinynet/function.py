@@ -1,0 +1,268 @@
+"""The graph: ``Function`` (one differentiable op), its saved context, grad mode, and the backward walk.
+
+An op is a subclass of :class:`Function` with two static methods on numpy arrays::
+
+    forward(ctx, *arrays, **options) -> np.ndarray
+    backward(ctx, grad) -> one gradient (or None) per array input
+
+``Op.apply(*tensors, **options)`` runs ``forward`` and, when gradients are being recorded and some input
+requires grad, links the result to a :class:`Node` holding the context and the inputs.
+
+:func:`backward` orders the graph with an iterative depth-first search (no recursion, so a chain of any depth
+works), then visits nodes from the output back to the leaves. It is the *only* place where a gradient is
+summed back over broadcast dimensions to its input's shape, and it checks every gradient's shape and dtype.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .tensor import Tensor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Return True when operations are being recorded for backward."""
+    return _grad_enabled
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode, restoring the previous mode on exit."""
+
+    _mode: bool
+
+    def __init__(self) -> None:
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous.append(_grad_enabled)
+        _grad_enabled = self._mode
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous.pop()
+
+    def __call__(self, fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradMode):
+    """Record nothing for backward inside ``with tn.no_grad():`` or in a function decorated ``@tn.no_grad()``.
+
+    Results computed under it have ``requires_grad=False`` and hold no graph.
+    """
+
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Turn recording back on inside a ``no_grad`` region (context manager or decorator)."""
+
+    _mode = True
+
+
+class Context:
+    """What ``forward`` leaves for ``backward``: saved arrays, options, and which inputs need a gradient."""
+
+    needs_input_grad: tuple[bool, ...]
+    saved_tensors: tuple[np.ndarray, ...]
+
+    def save_for_backward(self, *arrays: np.ndarray) -> None:
+        """Keep ``arrays`` for ``backward`` (read back as ``ctx.saved_tensors``)."""
+        self.saved_tensors = arrays
+
+
+class Node:
+    """The record of one op application: the op, its context and its input tensors."""
+
+    __slots__ = ("ctx", "fn", "freed", "inputs")
+
+    def __init__(self, fn: type[Function], ctx: Context, inputs: tuple[Tensor, ...]) -> None:
+        self.fn = fn
+        self.ctx: Context | None = ctx
+        self.inputs = inputs
+        self.freed = False
+
+
+class Function:
+    """Base class of differentiable ops. Subclasses define static ``forward`` and ``backward``."""
+
+    @staticmethod
+    def forward(ctx: Context, *arrays: np.ndarray, **options: Any) -> np.ndarray:
+        """Compute the output array from the input arrays; save in ``ctx`` what backward needs."""
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> Any:
+        """Return d(loss)/d(input) for each input, given ``grad`` = d(loss)/d(output)."""
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
+        """Run the op on tensors and, if any input requires grad (and grad mode is on), record it."""
+        ctx = Context()
+        if _grad_enabled:
+            needs = tuple([t.requires_grad for t in inputs])
+            track = True in needs
+        else:
+            needs = (False,) * len(inputs)
+            track = False
+        ctx.needs_input_grad = needs
+        out = cls.forward(ctx, *[t.data for t in inputs], **options)
+        return Tensor._make(out, track, Node(cls, ctx, inputs) if track else None)
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Non-leaf tensors reachable from ``root``, each after all of its inputs (iterative DFS post-order)."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        node = tensor._node
+        if node is not None:
+            for parent in node.inputs:
+                if parent._node is not None and id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
+def reduce_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the dimensions that broadcasting added or stretched, so it has ``shape``."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
+
+
+def _checked(grad: Any, inp: Tensor, fn: type[Function]) -> np.ndarray:
+    grad = np.asarray(grad)
+    try:
+        reduced = reduce_to_shape(grad, inp.shape)
+    except (ValueError, IndexError):
+        reduced = grad
+    if reduced.shape != inp.shape:
+        raise RuntimeError(
+            f"{fn.__name__}.backward returned a gradient of shape {grad.shape} for an input of shape "
+            f"{inp.shape}; it must be that shape or broadcast to it"
+        )
+    if reduced.dtype != inp.dtype:
+        raise RuntimeError(
+            f"{fn.__name__}.backward returned a {reduced.dtype} gradient for a {inp.dtype} input"
+        )
+    return reduced
+
+
+def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, owned: set[int]) -> None:
+    if leaf.grad is None:
+        # The same array may reach several leaves (add passes its gradient through) or be a view:
+        # copy those, so in-place updates of one leaf's .grad never touch another's.
+        if not grad.flags.owndata or not grad.flags.writeable or id(grad) in owned:
+            grad = grad.copy()
+        owned.add(id(grad))
+        leaf.grad = grad
+    else:
+        leaf.grad += grad  # leaf.grad belongs to this leaf alone, so in place is safe
+
+
+def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+    Parameters
+    ----------
+    root
+        The tensor to differentiate; must require grad.
+    grad
+        d(loss)/d(root), same shape as ``root``. Optional only when ``root`` has one element.
+    retain_graph
+        Keep the graph so backward can run through it again; by default it is freed.
+
+    Raises
+    ------
+    RuntimeError
+        If ``root`` does not require grad, if ``grad`` is missing for a non-scalar, if its shape differs, or if
+        the graph was already freed by an earlier backward.
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no graph; create the inputs with "
+            "requires_grad=True (and not under no_grad())"
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implied only for a tensor with one element, got shape "
+                f"{root.shape}; pass grad= of that shape or reduce first (e.g. .sum())"
+            )
+        seed = np.ones_like(root.data)
+    else:
+        seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
+        if seed.shape != root.shape:
+            raise RuntimeError(
+                f"backward: grad has shape {seed.shape} but the tensor has shape {root.shape}"
+            )
+    owned: set[int] = set()
+    if root._node is None:
+        _accumulate_leaf(root, seed, owned)
+        return
+    order = _topological_order(root)
+    pending: dict[int, np.ndarray] = {id(root): seed}
+    for tensor in reversed(order):
+        g = pending.pop(id(tensor), None)
+        if g is None:
+            continue
+        node = tensor._node
+        assert node is not None
+        if node.freed:
+            raise RuntimeError(
+                "backward: trying to go through the graph a second time, but its saved values were freed "
+                "by the first backward; pass retain_graph=True to the first call to keep them"
+            )
+        if tensor._retains_grad:
+            _accumulate_leaf(tensor, g, owned)
+        grads = node.fn.backward(node.ctx, g)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        for inp, ig, need in zip(node.inputs, grads, node.ctx.needs_input_grad):  # type: ignore[union-attr]
+            if ig is None or not need:
+                continue
+            ig = _checked(ig, inp, node.fn)
+            if inp._node is None:
+                _accumulate_leaf(inp, ig, owned)
+            else:
+                previous = pending.get(id(inp))
+                pending[id(inp)] = ig if previous is None else previous + ig
+    if not retain_graph:
+        for tensor in order:
+            node = tensor._node
+            assert node is not None
+            node.ctx = None
+            node.inputs = ()
+            node.freed = True
+
+
