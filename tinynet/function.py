@@ -178,11 +178,17 @@ def _checked(grad: Any, inp: Tensor, fn: type[Function]) -> np.ndarray:
     return reduced
 
 
-def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, owned: set[int]) -> None:
+def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, owned: set[int], incoming: np.ndarray) -> None:
     if leaf.grad is None:
-        # The same array may reach several leaves (add passes its gradient through) or be a view:
-        # copy those, so in-place updates of one leaf's .grad never touch another's.
-        if not grad.flags.owndata or not grad.flags.writeable or id(grad) in owned:
+        # An op may pass its incoming gradient through (add), return a view (reshape) or a read-only
+        # broadcast (sum): copy those, so that in-place accumulation into this leaf's .grad can never
+        # change an array that another tensor still uses. Fresh arrays are adopted without a copy.
+        if (
+            grad is incoming
+            or id(grad) in owned
+            or not grad.flags.owndata
+            or not grad.flags.writeable
+        ):
             grad = grad.copy()
         owned.add(id(grad))
         leaf.grad = grad
@@ -228,7 +234,7 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
             )
     owned: set[int] = set()
     if root._node is None:
-        _accumulate_leaf(root, seed, owned)
+        _accumulate_leaf(root, seed, owned, seed)
         return
     order = _topological_order(root)
     pending: dict[int, np.ndarray] = {id(root): seed}
@@ -244,7 +250,7 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
                 "by the first backward; pass retain_graph=True to the first call to keep them"
             )
         if tensor._retains_grad:
-            _accumulate_leaf(tensor, g, owned)
+            _accumulate_leaf(tensor, g, owned, g)
         grads = node.fn.backward(node.ctx, g)
         if not isinstance(grads, tuple):
             grads = (grads,)
@@ -253,7 +259,7 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
                 continue
             ig = _checked(ig, inp, node.fn)
             if inp._node is None:
-                _accumulate_leaf(inp, ig, owned)
+                _accumulate_leaf(inp, ig, owned, g)
             else:
                 previous = pending.get(id(inp))
                 pending[id(inp)] = ig if previous is None else previous + ig
