@@ -115,7 +115,7 @@ class Function:
         """Run the op on tensors and, if any input requires grad (and grad mode is on), record it."""
         ctx = Context()
         if _grad_enabled:
-            needs = tuple([t.requires_grad for t in inputs])
+            needs = tuple([t._requires_grad for t in inputs])
             track = True in needs
         else:
             needs = (False,) * len(inputs)
@@ -257,7 +257,10 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
         for inp, ig, need in zip(node.inputs, grads, node.ctx.needs_input_grad):  # type: ignore[union-attr]
             if ig is None or not need:
                 continue
-            ig = _checked(ig, inp, node.fn)
+            data = inp.data
+            # Fast path: most gradients already have the input's shape and dtype.
+            if not (type(ig) is np.ndarray and ig.shape == data.shape and ig.dtype == data.dtype):
+                ig = _checked(ig, inp, node.fn)
             if inp._node is None:
                 _accumulate_leaf(inp, ig, owned, g)
             else:

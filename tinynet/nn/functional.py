@@ -24,6 +24,7 @@ __all__ = [
     "elu",
     "gelu",
     "leaky_relu",
+    "linear",
     "log_softmax",
     "mse_loss",
     "nll_loss",
@@ -43,6 +44,7 @@ tanh = ops.tanh
 sigmoid = ops.sigmoid
 softplus = ops.softplus
 gelu = ops.gelu
+linear = ops.linear
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:

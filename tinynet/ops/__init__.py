@@ -17,7 +17,7 @@ from .elementwise import (
     sub,
     tanh,
 )
-from .matmul import matmul
+from .matmul import linear, matmul
 from .reduce import max, mean, min, sum
 from .shape import getitem, reshape, transpose
 from .softmax import cross_entropy, log_softmax, softmax
@@ -30,6 +30,7 @@ __all__ = [
     "exp",
     "gelu",
     "getitem",
+    "linear",
     "log",
     "log_softmax",
     "matmul",
