@@ -2,6 +2,10 @@
 
 import os
 
+# Tests need no BLAS threads; on a shared 2-core machine they only make timings erratic.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings

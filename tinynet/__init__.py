@@ -6,12 +6,17 @@ first-class, pluggable strategy.
 >>> (x * 2 + 1).tanh().sum().backward()
 """
 
+# tensor must come before function: tensor.py imports the ops, whose module imports function.
+# isort: off
 from ._version import __version__
-from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor  # noqa: I001  (tensor first)
+from .tensor import Tensor, get_default_dtype, set_default_dtype, tensor
 from .function import Function, enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .random import default_generator, manual_seed
 from . import ops
+from .serialization import load, save
+
+# isort: on
 
 __all__ = [
     "Function",
@@ -23,15 +28,18 @@ __all__ = [
     "get_default_dtype",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "manual_seed",
     "no_grad",
     "ops",
+    "save",
     "set_default_dtype",
     "tensor",
 ]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy submodules keep `import tinynet` fast
+def __getattr__(name: str) -> object:
+    """Import the larger submodules on first use, so that ``import tinynet`` stays fast."""
     import importlib
 
     if name in {"nn", "optim", "init", "data", "diagnostics", "training", "plotting", "serialization"}:

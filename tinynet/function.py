@@ -122,6 +122,10 @@ class Function:
             track = False
         ctx.needs_input_grad = needs
         out = cls.forward(ctx, *[t.data for t in inputs], **options)
+        if (
+            type(out) is not np.ndarray
+        ):  # numpy turns 0-d results into scalars; keep arrays everywhere
+            out = np.asarray(out)
         return Tensor._make(out, track, Node(cls, ctx, inputs) if track else None)
 
 
@@ -178,22 +182,31 @@ def _checked(grad: Any, inp: Tensor, fn: type[Function]) -> np.ndarray:
     return reduced
 
 
-def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, owned: set[int], incoming: np.ndarray) -> None:
+def _accumulate_leaf(
+    leaf: Tensor, grad: np.ndarray, adopted: set[int], incoming: np.ndarray
+) -> None:
+    """Add ``grad`` into ``leaf.grad`` without ever writing into an array that something else still uses.
+
+    An op may pass its incoming gradient through (add), return a view (reshape), a read-only broadcast
+    (sum), or one array for two inputs; such arrays are copied. A fresh array is adopted without a copy,
+    but during this backward it may still be pending for another tensor, so a second contribution in the
+    same call is added out of place. Only a ``.grad`` that existed before this call is updated in place.
+    """
     if leaf.grad is None:
-        # An op may pass its incoming gradient through (add), return a view (reshape) or a read-only
-        # broadcast (sum): copy those, so that in-place accumulation into this leaf's .grad can never
-        # change an array that another tensor still uses. Fresh arrays are adopted without a copy.
         if (
             grad is incoming
-            or id(grad) in owned
+            or id(grad) in adopted
             or not grad.flags.owndata
             or not grad.flags.writeable
         ):
             grad = grad.copy()
-        owned.add(id(grad))
+        adopted.add(id(grad))
         leaf.grad = grad
+    elif id(leaf.grad) in adopted:
+        leaf.grad = leaf.grad + grad
+        adopted.add(id(leaf.grad))
     else:
-        leaf.grad += grad  # leaf.grad belongs to this leaf alone, so in place is safe
+        leaf.grad += grad
 
 
 def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = False) -> None:
@@ -211,8 +224,8 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
     Raises
     ------
     RuntimeError
-        If ``root`` does not require grad, if ``grad`` is missing for a non-scalar, if its shape differs, or if
-        the graph was already freed by an earlier backward.
+        If ``root`` does not require grad, if ``grad`` is missing for a non-scalar, if its shape differs,
+        or if the graph was already freed by an earlier backward.
     """
     if not root.requires_grad:
         raise RuntimeError(
@@ -232,9 +245,9 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
             raise RuntimeError(
                 f"backward: grad has shape {seed.shape} but the tensor has shape {root.shape}"
             )
-    owned: set[int] = set()
+    adopted: set[int] = set()
     if root._node is None:
-        _accumulate_leaf(root, seed, owned, seed)
+        _accumulate_leaf(root, seed, adopted, seed)
         return
     order = _topological_order(root)
     pending: dict[int, np.ndarray] = {id(root): seed}
@@ -250,7 +263,7 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
                 "by the first backward; pass retain_graph=True to the first call to keep them"
             )
         if tensor._retains_grad:
-            _accumulate_leaf(tensor, g, owned, g)
+            _accumulate_leaf(tensor, g, adopted, g)
         grads = node.fn.backward(node.ctx, g)
         if not isinstance(grads, tuple):
             grads = (grads,)
@@ -262,7 +275,7 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
             if not (type(ig) is np.ndarray and ig.shape == data.shape and ig.dtype == data.dtype):
                 ig = _checked(ig, inp, node.fn)
             if inp._node is None:
-                _accumulate_leaf(inp, ig, owned, g)
+                _accumulate_leaf(inp, ig, adopted, g)
             else:
                 previous = pending.get(id(inp))
                 pending[id(inp)] = ig if previous is None else previous + ig
@@ -273,5 +286,3 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
             node.ctx = None
             node.inputs = ()
             node.freed = True
-
-

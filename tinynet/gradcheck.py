@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-
 from .function import no_grad
 from .tensor import Tensor, get_default_dtype, set_default_dtype
 
@@ -63,7 +62,9 @@ def gradcheck(
         ]
         checked = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
         if not checked:
-            raise ValueError("gradcheck: no input requires grad; pass tensors with requires_grad=True")
+            raise ValueError(
+                "gradcheck: no input requires grad; pass tensors with requires_grad=True"
+            )
         out = fn(*args)
         weights = rng.standard_normal(out.shape)
         (out * Tensor(weights)).sum().backward()

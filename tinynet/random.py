@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 _default: np.random.Generator = np.random.default_rng(0)
 
 
@@ -48,6 +47,4 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
-    raise TypeError(
-        f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}"
-    )
+    raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")

@@ -26,7 +26,9 @@ def set_default_dtype(dtype: Any) -> None:
     global _default_dtype
     resolved = np.dtype(dtype)
     if resolved.kind != "f":
-        raise TypeError(f"set_default_dtype: expected a float dtype such as np.float32, got {resolved}")
+        raise TypeError(
+            f"set_default_dtype: expected a float dtype such as np.float32, got {resolved}"
+        )
     _default_dtype = resolved
 
 
@@ -146,7 +148,9 @@ class Tensor:
             If the tensor has more than one element.
         """
         if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors convert to a number, got shape {self.shape}")
+            raise ValueError(
+                f"item: only one-element tensors convert to a number, got shape {self.shape}"
+            )
         return self.data.item()
 
     def detach(self) -> Tensor:

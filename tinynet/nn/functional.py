@@ -96,7 +96,7 @@ def _float_target(target: Any, like: Tensor, op: str) -> Tensor:
     return t
 
 
-def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Squared error (input - target)**2, reduced; shapes must be equal.
 
     Raises

@@ -20,7 +20,9 @@ def constant(value: Any, dtype: np.dtype | None) -> Tensor:
         raise TypeError(f"expected a number, array or Tensor, got {type(value).__name__}")
     if dtype is not None and dtype.kind == "f":
         target = dtype
-    elif isinstance(value, (np.ndarray, np.generic)) or (dtype is not None and array.dtype.kind != "f"):
+    elif isinstance(value, (np.ndarray, np.generic)) or (
+        dtype is not None and array.dtype.kind != "f"
+    ):
         target = array.dtype
     else:
         target = get_default_dtype()
@@ -64,7 +66,9 @@ def as_tensor(x: Any) -> Tensor:
     return constant(x, None)
 
 
-def normalize_axis(axis: int | tuple[int, ...] | list[int] | None, ndim: int, op: str) -> tuple[int, ...]:
+def normalize_axis(
+    axis: int | tuple[int, ...] | list[int] | None, ndim: int, op: str
+) -> tuple[int, ...]:
     """Axes as a sorted tuple of non-negative ints; ``None`` means every axis.
 
     Raises
@@ -77,10 +81,11 @@ def normalize_axis(axis: int | tuple[int, ...] | list[int] | None, ndim: int, op
     if axis is None:
         return tuple(range(ndim))
     items = (axis,) if isinstance(axis, (int, np.integer)) else axis
-    try:
-        axes = tuple(int(a) for a in items)  # type: ignore[union-attr]
-    except TypeError:
-        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}") from None
+    if not isinstance(items, (tuple, list)) or not all(
+        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in items
+    ):
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
+    axes = tuple(int(a) for a in items)
     result = []
     for a in axes:
         if not -ndim <= a < ndim:

@@ -264,7 +264,7 @@ class Gelu(Function):
             t = np.tanh(inner)
             ctx.tanh = t
             return 0.5 * a * (1 + t)
-        cdf = (0.5 * (1.0 + _erf(a / math.sqrt(2.0)))).astype(a.dtype)
+        cdf = np.asarray(0.5 * (1.0 + _erf(a / math.sqrt(2.0))), dtype=a.dtype)
         ctx.cdf = cdf
         return a * cdf
 
@@ -312,7 +312,7 @@ def div(a: Any, b: Any) -> Tensor:
     return _binary(Div, a, b, "div")
 
 
-def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors the operator's name
+def pow(a: Any, b: Any) -> Tensor:
     """a ** b. A number exponent is a constant; a tensor exponent gets the gradient z ln(a)."""
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
         return PowConst.apply(a, exponent=b)
@@ -339,7 +339,7 @@ def sqrt(a: Any) -> Tensor:
     return Sqrt.apply(as_tensor(a))
 
 
-def abs(a: Any) -> Tensor:  # noqa: A001
+def abs(a: Any) -> Tensor:
     """|a| elementwise."""
     return Abs.apply(as_tensor(a))
 

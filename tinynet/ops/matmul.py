@@ -29,6 +29,8 @@ class MatMul(Function):
         need_a, need_b = ctx.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:  # the common case, without reshaping
             return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
+        if a.ndim == 1 and b.ndim == 1:  # inner product: a scalar output
+            return (grad * b if need_a else None), (grad * a if need_b else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad
@@ -58,10 +60,14 @@ def matmul(a: Any, b: Any) -> Tensor:
     """
     x, y = operands(a, b, "matmul")
     if x.ndim == 0 or y.ndim == 0:
-        raise ValueError(f"matmul: operands must have at least 1 dimension, got {x.shape} @ {y.shape}")
+        raise ValueError(
+            f"matmul: operands must have at least 1 dimension, got {x.shape} @ {y.shape}"
+        )
     inner_b = y.shape[0] if y.ndim == 1 else y.shape[-2]
     if x.shape[-1] != inner_b:
-        raise ValueError(f"matmul: {x.shape} @ {y.shape} (inner dimensions {x.shape[-1]} != {inner_b})")
+        raise ValueError(
+            f"matmul: {x.shape} @ {y.shape} (inner dimensions {x.shape[-1]} != {inner_b})"
+        )
     try:
         return MatMul.apply(x, y)
     except ValueError as error:

@@ -74,7 +74,7 @@ def _reduce(fn: type[Function], a: Any, axis: Any, keepdims: bool, name: str) ->
     return fn.apply(x, axes=axes, keepdims=bool(keepdims))
 
 
-def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (int, tuple of ints, or None for all)."""
     return _reduce(Sum, a, axis, keepdims, "sum")
 
@@ -84,12 +84,12 @@ def mean(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     return _reduce(Mean, a, axis, keepdims, "mean")
 
 
-def max(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis``; ties share the gradient equally."""
     return _reduce(Max, a, axis, keepdims, "max")
 
 
-def min(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(a: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Minimum over ``axis``, as -max(-a); ties share the gradient equally."""
     x = as_tensor(a)
     return -_reduce(Max, -x, axis, keepdims, "min")

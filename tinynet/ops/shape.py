@@ -42,9 +42,7 @@ class Transpose(Function):
 def _is_basic(index: Any) -> bool:
     """True when indexing makes a view (ints, slices, None, Ellipsis): no element can repeat."""
     items = index if isinstance(index, tuple) else (index,)
-    return all(
-        isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items
-    )
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
 
 
 class GetItem(Function):

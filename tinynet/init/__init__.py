@@ -1,0 +1,68 @@
+"""Initialization strategies: the heart of tinynet.
+
+Strategies are values: ``init.get("he_normal(mode='fan_out')")`` returns an :class:`Initializer`
+whose ``repr`` is that spec again. ``init.names()`` lists the registry, ``init.register``
+extends it, ``init.apply`` re-initializes a model with one random stream per parameter and
+``init.lsuv`` is the data-dependent LSUV procedure. docs/initialization.md gives every formula.
+"""
+
+from .apply import PRESETS, apply, resolve_auto_gain
+from .base import FunctionInitializer, Initializer, get, names, parse_spec, register
+from .fans import fans
+from .gains import calculate_gain, estimate_gain
+from .lsuv import Lsuv, lsuv
+from .schemes import (
+    TRUNCATION_STD,
+    Constant,
+    Default,
+    HeNormal,
+    HeUniform,
+    Identity,
+    LecunNormal,
+    LecunUniform,
+    Normal,
+    Ones,
+    Orthogonal,
+    Sparse,
+    TruncatedNormal,
+    Uniform,
+    VarianceScaling,
+    XavierNormal,
+    XavierUniform,
+    Zeros,
+)
+
+__all__ = [
+    "PRESETS",
+    "TRUNCATION_STD",
+    "Constant",
+    "Default",
+    "FunctionInitializer",
+    "HeNormal",
+    "HeUniform",
+    "Identity",
+    "Initializer",
+    "LecunNormal",
+    "LecunUniform",
+    "Lsuv",
+    "Normal",
+    "Ones",
+    "Orthogonal",
+    "Sparse",
+    "TruncatedNormal",
+    "Uniform",
+    "VarianceScaling",
+    "XavierNormal",
+    "XavierUniform",
+    "Zeros",
+    "apply",
+    "calculate_gain",
+    "estimate_gain",
+    "fans",
+    "get",
+    "lsuv",
+    "names",
+    "parse_spec",
+    "register",
+    "resolve_auto_gain",
+]

@@ -1,0 +1,127 @@
+"""How init sees a model: layers found by declaration, per-parameter random streams, auto gains.
+
+init never imports ``tinynet.nn``. A model is anything with ``modules()`` (and, for names,
+``named_modules()``/``named_parameters()``); a *layer* is a module with a ``fans()`` method and a
+``weight`` attribute (see the layer/init protocol in the project's design notes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from ..random import as_generator
+from .base import Initializer
+
+
+def is_layer(module: Any) -> bool:
+    """True for a module that declares its fans and owns a weight."""
+    return callable(getattr(module, "fans", None)) and getattr(module, "weight", None) is not None
+
+
+def _modules(model: Any, op: str) -> list[Any]:
+    if not callable(getattr(model, "modules", None)):
+        raise TypeError(f"{op}: model must be a module with modules(), got {type(model).__name__}")
+    unique, seen = [], set()
+    for module in model.modules():
+        if id(module) not in seen:
+            seen.add(id(module))
+            unique.append(module)
+    return unique
+
+
+def named_layers(model: Any, op: str = "init") -> list[tuple[str, Any]]:
+    """``(dotted_name, layer)`` for every layer of ``model`` in ``modules()`` (forward) order."""
+    names: dict[int, str] = {}
+    if callable(getattr(model, "named_modules", None)):
+        for name, module in model.named_modules():
+            names.setdefault(id(module), name)
+    return [(names.get(id(m), ""), m) for m in _modules(model, op) if is_layer(m)]
+
+
+def parameter_names(model: Any) -> dict[int, str]:
+    """``id(parameter) -> full dotted name`` from ``model.named_parameters()`` (empty if absent)."""
+    if not callable(getattr(model, "named_parameters", None)):
+        return {}
+    out: dict[int, str] = {}
+    for name, param in model.named_parameters():
+        out.setdefault(id(param), name)
+    return out
+
+
+def parameter_name(names: dict[int, str], layer_name: str, layer: Any, attr: str) -> str:
+    param = getattr(layer, attr)
+    if id(param) in names:
+        return names[id(param)]
+    return f"{layer_name}.{attr}" if layer_name else attr
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def following_gains(model: Any, op: str = "init") -> dict[int, float]:
+    """``id(layer) -> gain`` of the activation that follows each layer in ``modules()`` order.
+
+    The search stops at the next layer; a layer with no activation before it (e.g. the output
+    layer) gets 1.0. An activation is any non-layer module with a numeric ``gain`` attribute.
+    """
+    modules = _modules(model, op)
+    gains: dict[int, float] = {}
+    for i, module in enumerate(modules):
+        if not is_layer(module):
+            continue
+        gain = 1.0
+        for later in modules[i + 1 :]:
+            if is_layer(later):
+                break
+            candidate = getattr(later, "gain", None)
+            if _is_number(candidate):
+                gain = float(candidate)
+                break
+        gains[id(module)] = gain
+    return gains
+
+
+def base_seed(rng: np.random.Generator | int | None, op: str) -> int:
+    """An int seed: ``rng`` itself if it is an int, else one drawn from the Generator."""
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"{op}: rng seed must be >= 0, got {rng!r}")
+        return int(rng)
+    return int(as_generator(rng).integers(0, 2**63))
+
+
+def stream(seed: int, name: str) -> np.random.Generator:
+    """The Generator of one parameter: ``SeedSequence(seed, spawn_key=sha256(name))``.
+
+    Stable across runs, processes and platforms (Python's ``hash()`` is salted, so is not used).
+    """
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    key = tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
+    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=key))
+
+
+def with_gain(initializer: Initializer, gain: float) -> Initializer:
+    """``initializer`` with ``gain="auto"`` replaced by ``gain`` (unchanged otherwise)."""
+    if getattr(initializer, "gain", None) == "auto":
+        return initializer.replace(gain=gain)
+    return initializer
+
+
+def draw(
+    layer: Any,
+    attr: str,
+    initializer: Initializer,
+    rng: np.random.Generator | int | None,
+    gain: float,
+) -> None:
+    """Re-initialize ``layer.<attr>`` in place of its data, with the layer's own fans and dtype."""
+    param = getattr(layer, attr)
+    fan_in, fan_out = layer.fans()
+    current = np.asarray(param.data)
+    param.data = with_gain(initializer, gain)(
+        current.shape, fan_in=fan_in, fan_out=fan_out, rng=rng, dtype=current.dtype
+    )

@@ -1,0 +1,496 @@
+"""The built-in initialization schemes, registered under their names and aliases.
+
+Every random scheme draws in float64 from the Generator it is given; see ``docs/initialization.md``
+for each formula as a std and as a variance, the papers, and how PyTorch, Keras and JAX differ.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .base import Initializer, register
+from .gains import NONLINEARITIES, calculate_gain
+from .truncnorm import truncated_moments, truncated_standard_normal
+
+#: std of N(0, 1) truncated to [-2, 2]; variance scaling divides by it so the *result* has the
+#: intended std (Keras and JAX use the same constant)
+TRUNCATION_STD = 0.87962566103423978
+
+MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+DISTRIBUTIONS = ("normal", "truncated_normal", "uniform")
+
+
+def _real(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    strict: bool = False,
+    finite: bool = True,
+) -> float:
+    """Validate a real-valued argument and return it as a float (errors name the argument)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner}: {name} must be a number, got {value!r}")
+    value = float(value)
+    if math.isnan(value) or (finite and math.isinf(value)):
+        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
+    if minimum is not None and (value < minimum or (strict and value == minimum)):
+        relation = ">" if strict else ">="
+        raise ValueError(f"{owner}: {name} must be {relation} {minimum}, got {value!r}")
+    return value
+
+
+def _choice(owner: str, name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(
+            f"{owner}: {name} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+        )
+    return value
+
+
+def check_gain(owner: str, gain: Any) -> float | str:
+    """A gain: a number >= 0, ``"auto"`` (from the next activation) or a nonlinearity name."""
+    if isinstance(gain, str):
+        if gain == "auto" or gain in NONLINEARITIES:
+            return gain
+        raise ValueError(
+            f"{owner}: gain must be a number, 'auto' or one of "
+            f"{', '.join(NONLINEARITIES)}, got {gain!r}"
+        )
+    return _real(owner, "gain", gain, minimum=0.0)
+
+
+def gain_value(gain: float | str) -> float:
+    """Numeric value of a checked gain; ``"auto"`` outside a model means 1.0."""
+    if gain == "auto":
+        return 1.0
+    if isinstance(gain, str):
+        return calculate_gain(gain)
+    return float(gain)
+
+
+# ---------------------------------------------------------------------------------------------
+# constants and plain distributions
+
+
+@register("zeros")
+class Zeros(Initializer):
+    """All zeros. The usual bias init; as a *weight* init it leaves every hidden unit identical."""
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        fan_in: float | None,
+        fan_out: float | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        return np.zeros(shape)
+
+
+@register("ones")
+class Ones(Initializer):
+    """All ones (e.g. a normalization layer's scale)."""
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        fan_in: float | None,
+        fan_out: float | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        return np.ones(shape)
+
+
+@register("constant")
+class Constant(Initializer):
+    """Every element equal to ``value``."""
+
+    def __init__(self, value: float = 0.0) -> None:
+        self.value = _real("constant", "value", value)
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        fan_in: float | None,
+        fan_out: float | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        return np.full(shape, self.value)
+
+
+@register("uniform")
+class Uniform(Initializer):
+    """U(-scale, scale) (default scale 0.01), or U(low, high) when both bounds are given.
+
+    std = (high - low) / sqrt(12); variance = (high - low)**2 / 12.
+
+    Raises
+    ------
+    ValueError
+        If ``scale`` is combined with ``low``/``high``, only one bound is given, or ``low > high``.
+    """
+
+    def __init__(
+        self, scale: float | None = None, low: float | None = None, high: float | None = None
+    ) -> None:
+        if low is None and high is None:
+            self.scale = None if scale is None else _real("uniform", "scale", scale, minimum=0.0)
+            bound = 0.01 if self.scale is None else self.scale
+            self.bounds = (-bound, bound)
+        else:
+            if scale is not None:
+                raise ValueError("uniform: give either scale or low and high, not both")
+            if low is None or high is None:
+                missing = "low" if low is None else "high"
+                raise ValueError(f"uniform: {missing} is missing (give both low and high)")
+            self.scale = None
+            low, high = _real("uniform", "low", low), _real("uniform", "high", high)
+            if low > high:
+                raise ValueError(f"uniform: low must be <= high, got low={low!r}, high={high!r}")
+            self.bounds = (low, high)
+        self.low = None if low is None else float(low)
+        self.high = None if high is None else float(high)
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        fan_in: float | None,
+        fan_out: float | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        return rng.uniform(self.bounds[0], self.bounds[1], shape)
+
+
+@register("normal")
+class Normal(Initializer):
+    """N(mean, std**2): standard deviation ``std`` (default 0.01), variance ``std**2``."""
+
+    def __init__(self, mean: float = 0.0, std: float = 0.01) -> None:
+        self.mean = _real("normal", "mean", mean)
+        self.std = _real("normal", "std", std, minimum=0.0)
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        fan_in: float | None,
+        fan_out: float | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        return self.mean + self.std * rng.standard_normal(shape)
+
+
+@register("truncated_normal")
+class TruncatedNormal(Initializer):
+    """N(mean, std**2) conditioned on ``mean + a*std <= x <= mean + b*std``.
+
+    ``std`` is the std of the normal *before* truncation and ``a``, ``b`` are in units of it (as in
+    Keras; PyTorch's ``trunc_normal_`` takes absolute bounds instead). The result's std is smaller:
+    ``0.8796 * std`` for the default ``a, b = -2, 2``; only :class:`VarianceScaling` corrects it.
+    """
+
+    def __init__(
+        self, mean: float = 0.0, std: float = 0.01, a: float = -2.0, b: float = 2.0
+    ) -> None:
+        self.mean = _real("truncated_normal", "mean", mean)
+        self.std = _real("truncated_normal", "std", std, minimum=0.0)
+        self.a = _real("truncated_normal", "a", a, finite=False)
+        self.b = _real("truncated_normal", "b", b, finite=False)
+        if not self.a < self.b:
+            raise ValueError(f"truncated_normal: need a < b, got a={self.a!r}, b={self.b!r}")
+
+    def resulting_std(self) -> float:
+        """Std of the truncated distribution: ``std`` times that of N(0, 1) on [a, b]."""
+        return self.std * truncated_moments(self.a, self.b)[1]
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        fan_in: float | None,
+        fan_out: float | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        z = truncated_standard_normal(rng, math.prod(shape), self.a, self.b)
+        return self.mean + self.std * z.reshape(shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# variance scaling and its presets
+
+
+@register("variance_scaling")
+class VarianceScaling(Initializer):
+    """Zero-mean weights with std ``gain * sqrt(scale / n)``, i.e. variance ``gain**2 * scale / n``.
+
+    ``n`` is ``fan_in``, ``fan_out``, ``(fan_in + fan_out) / 2`` (``fan_avg``) or
+    ``sqrt(fan_in * fan_out)`` (``fan_geo_avg``). Distributions:
+
+    - ``normal``: N(0, std**2);
+    - ``truncated_normal``: a normal cut at +-2 of its own std, which is first divided by
+      0.87962566103423978 so the *result* has std ``gain * sqrt(scale / n)`` (as in Keras and JAX);
+    - ``uniform``: U(-limit, limit) with ``limit = gain * sqrt(3 * scale / n)``.
+
+    ``gain`` multiplies the std: a number, a nonlinearity name from :func:`calculate_gain`, or
+    ``"auto"``, which takes the ``.gain`` of the activation that follows the layer in a model
+    (called directly, ``"auto"`` means 1.0).
+
+    Raises
+    ------
+    ValueError
+        For ``scale <= 0``, an unknown mode/distribution/gain, or a fan of 0 for a non-empty shape.
+    """
+
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mode: str = "fan_in",
+        distribution: str = "truncated_normal",
+        gain: float | str = 1.0,
+    ) -> None:
+        self.scale = _real("variance_scaling", "scale", scale, minimum=0.0, strict=True)
+        self.mode = _choice("variance_scaling", "mode", mode, MODES)
+        self.distribution = _choice("variance_scaling", "distribution", distribution, DISTRIBUTIONS)
+        self.gain = check_gain("variance_scaling", gain)
+
+    def std(self, fan_in: float, fan_out: float) -> float:
+        """Standard deviation of the drawn weights for these fans."""
+        n = {
+            "fan_in": fan_in,
+            "fan_out": fan_out,
+            "fan_avg": (fan_in + fan_out) / 2,
+            "fan_geo_avg": math.sqrt(fan_in * fan_out),
+        }[self.mode]
+        if not n > 0:
+            raise ValueError(
+                f"{self!r}: {self.mode} is {n!r} (fan_in={fan_in!r}, fan_out={fan_out!r}); "
+                "it must be > 0"
+            )
+        return gain_value(self.gain) * math.sqrt(self.scale / n)
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        fan_in: float | None,
+        fan_out: float | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        if math.prod(shape) == 0:
+            return np.zeros(shape)
+        std = self.std(*self.fans(shape, fan_in, fan_out))
+        if self.distribution == "normal":
+            return std * rng.standard_normal(shape)
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0) * std
+            return rng.uniform(-limit, limit, shape)
+        z = truncated_standard_normal(rng, math.prod(shape), -2.0, 2.0)
+        return (std / TRUNCATION_STD) * z.reshape(shape)
+
+
+@register("xavier_uniform", aliases=("xavier", "glorot", "glorot_uniform"))
+class XavierUniform(VarianceScaling):
+    """Glorot & Bengio (2010): U(-a, a), ``a = gain * sqrt(6 / (fan_in + fan_out))``.
+
+    std = gain * sqrt(2 / (fan_in + fan_out)); for tanh/sigmoid/linear nets.
+    """
+
+    def __init__(self, gain: float | str = 1.0) -> None:
+        super().__init__(1.0, "fan_avg", "uniform", gain)
+
+
+@register("xavier_normal", aliases=("glorot_normal",))
+class XavierNormal(VarianceScaling):
+    """Glorot & Bengio (2010), normal: N(0, std**2), ``std = gain * sqrt(2 / (fan_in + fan_out))``.
+
+    Untruncated, as PyTorch's ``xavier_normal_`` (Keras' ``GlorotNormal`` truncates, same std).
+    """
+
+    def __init__(self, gain: float | str = 1.0) -> None:
+        super().__init__(1.0, "fan_avg", "normal", gain)
+
+
+@register("he_normal", aliases=("he", "kaiming", "kaiming_normal", "msra"))
+class HeNormal(VarianceScaling):
+    """He et al. (2015): N(0, std**2), ``std = gain / sqrt(n)``, n = fan_in (or fan_out).
+
+    The default gain sqrt(2) is ReLU's (variance 2/n), as PyTorch's ``kaiming_normal_`` defaults.
+    Untruncated, as PyTorch (Keras' ``HeNormal`` truncates, same std).
+    """
+
+    def __init__(self, gain: float | str = math.sqrt(2.0), mode: str = "fan_in") -> None:
+        super().__init__(1.0, mode, "normal", gain)
+
+
+@register("he_uniform", aliases=("kaiming_uniform",))
+class HeUniform(VarianceScaling):
+    """He et al. (2015), uniform: U(-a, a), ``a = gain * sqrt(3 / n)``, n = fan_in (or fan_out).
+
+    std = gain / sqrt(n); default gain sqrt(2) (ReLU), i.e. a = sqrt(6 / n).
+    """
+
+    def __init__(self, gain: float | str = math.sqrt(2.0), mode: str = "fan_in") -> None:
+        super().__init__(1.0, mode, "uniform", gain)
+
+
+@register("lecun_normal", aliases=("lecun",))
+class LecunNormal(VarianceScaling):
+    """LeCun et al. (1998): N(0, std**2), ``std = gain / sqrt(fan_in)`` (variance 1/fan_in).
+
+    Untruncated here; Keras and Flax/JAX ``lecun_normal`` truncate at +-2 std (same resulting std).
+    The init self-normalizing (SELU) nets assume.
+    """
+
+    def __init__(self, gain: float | str = 1.0) -> None:
+        super().__init__(1.0, "fan_in", "normal", gain)
+
+
+@register("lecun_uniform")
+class LecunUniform(VarianceScaling):
+    """LeCun et al. (1998), uniform: U(-a, a), ``a = gain * sqrt(3 / fan_in)``.
+
+    std = gain / sqrt(fan_in), as for :class:`LecunNormal`.
+    """
+
+    def __init__(self, gain: float | str = 1.0) -> None:
+        super().__init__(1.0, "fan_in", "uniform", gain)
+
+
+# ---------------------------------------------------------------------------------------------
+# structured schemes
+
+
+@register("orthogonal")
+class Orthogonal(Initializer):
+    """Saxe et al. (2014): a (semi-)orthogonal matrix times ``gain``.
+
+    The weight is viewed as ``(rows, cols) = (prod(shape[:-1]), shape[-1])``. A Gaussian matrix is
+    QR-factorized and Q's columns are multiplied by the signs of R's diagonal (so Q is uniformly
+    (Haar) distributed). ``rows >= cols`` gives ``W^T W = gain**2 I``, else ``W W^T = gain**2 I``;
+    every singular value equals ``gain``.
+
+    Raises
+    ------
+    ValueError
+        For shapes with fewer than 2 dimensions.
+    """
+
+    def __init__(self, gain: float | str = 1.0) -> None:
+        self.gain = check_gain("orthogonal", gain)
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        fan_in: float | None,
+        fan_out: float | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        if len(shape) < 2:
+            raise ValueError(f"orthogonal: needs a shape with >= 2 dimensions, got {shape}")
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        if rows * cols == 0:
+            return np.zeros(shape)
+        flat = rng.standard_normal((rows, cols))
+        if rows < cols:
+            flat = flat.T
+        q, r = np.linalg.qr(flat)
+        signs = np.sign(np.diag(r))
+        signs[signs == 0] = 1.0
+        q = q * signs
+        if rows < cols:
+            q = q.T
+        return gain_value(self.gain) * q.reshape(shape)
+
+
+@register("identity")
+class Identity(Initializer):
+    """``gain`` times the (rectangular) identity ``eye(in, out)``.
+
+    For a channels-last kernel ``(k1, ..., in, out)`` it is the Dirac kernel: ``eye(in, out)`` at
+    the spatial centre, zeros elsewhere, so the layer starts as (a projection of) the identity map.
+
+    Raises
+    ------
+    ValueError
+        For shapes with fewer than 2 dimensions.
+    """
+
+    def __init__(self, gain: float | str = 1.0) -> None:
+        self.gain = check_gain("identity", gain)
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        fan_in: float | None,
+        fan_out: float | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        if len(shape) < 2:
+            raise ValueError(f"identity: needs a shape with >= 2 dimensions, got {shape}")
+        out = np.zeros(shape)
+        centre = tuple(k // 2 for k in shape[:-2])
+        if out.size:
+            out[centre] = np.eye(shape[-2], shape[-1])
+        return gain_value(self.gain) * out
+
+
+@register("sparse")
+class Sparse(Initializer):
+    """Martens (2010): N(0, std**2) with ``ceil(sparsity * n_in)`` of each output unit's ``n_in``
+    incoming weights (each column of the ``(n_in, n_out)`` weight) set to zero.
+
+    Overall std ``std * sqrt(1 - zeros / n_in)``.
+
+    Raises
+    ------
+    ValueError
+        For ``sparsity`` outside [0, 1], ``std < 0`` or a shape that is not 2-D.
+    """
+
+    def __init__(self, sparsity: float = 0.1, std: float = 0.01) -> None:
+        self.sparsity = _real("sparse", "sparsity", sparsity, minimum=0.0)
+        if self.sparsity > 1:
+            raise ValueError(f"sparse: sparsity must be in [0, 1], got {sparsity!r}")
+        self.std = _real("sparse", "std", std, minimum=0.0)
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        fan_in: float | None,
+        fan_out: float | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        if len(shape) != 2:
+            raise ValueError(f"sparse: needs a 2-D (n_in, n_out) shape, got {shape}")
+        rows, cols = shape
+        out = self.std * rng.standard_normal(shape)
+        n_zeros = math.ceil(self.sparsity * rows)
+        if n_zeros and cols:
+            # a uniformly random set of n_zeros rows per column: the ranks of i.i.d. uniforms
+            chosen = np.argsort(rng.random(shape), axis=0)[:n_zeros]
+            np.put_along_axis(out, chosen, 0.0, axis=0)
+        return out
+
+
+@register("default", aliases=("default_bias",))
+class Default(Initializer):
+    """PyTorch's ``nn.Linear`` default: U(-a, a) with ``a = 1 / sqrt(fan_in)`` (0 if fan_in is 0).
+
+    std = 1 / sqrt(3 * fan_in). For the weight this equals PyTorch's ``kaiming_uniform_(a=sqrt(5))``
+    (gain sqrt(1/3), limit gain * sqrt(3 / fan_in)); for the bias PyTorch uses the same bound with
+    the *layer's* fan_in, which is what a layer passes here (hence the alias ``default_bias``).
+    """
+
+    def sample(
+        self,
+        shape: tuple[int, ...],
+        fan_in: float | None,
+        fan_out: float | None,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        if math.prod(shape) == 0:
+            return np.zeros(shape)
+        fan_in, _ = self.fans(shape, fan_in, fan_out)
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        return rng.uniform(-bound, bound, shape)
