@@ -202,9 +202,16 @@ def resolve_auto_gain(model: Any) -> dict[str, float]:
     dict
         ``{layer_name: gain}`` for the layers re-drawn.
     """
+    layers = named_layers(model, "init.resolve_auto_gain")
+    if not any(
+        getattr(getattr(layer, f"{attr}_init", None), "gain", None) == "auto"
+        for _, layer in layers
+        for attr in ("weight", "bias")
+    ):
+        return {}  # nothing to resolve: do not ask any activation for its (possibly estimated) gain
     gains = following_gains(model, "init.resolve_auto_gain")
     resolved: dict[str, float] = {}
-    for name, layer in named_layers(model, "init.resolve_auto_gain"):
+    for name, layer in layers:
         gain = gains[id(layer)]
         for attr in ("weight", "bias"):
             initializer = getattr(layer, f"{attr}_init", None)

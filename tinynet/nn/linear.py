@@ -1,0 +1,143 @@
+"""``Linear``: the fully connected layer ``y = x @ W + b``, with ``W`` of shape (in_features,
+out_features)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import init
+from ..ops.matmul import linear
+from ..tensor import Tensor, get_default_dtype
+from .module import Module, Parameter
+
+__all__ = ["Linear"]
+
+
+def _check_features(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Linear: {name} must be a positive int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"Linear: {name} must be a positive int, got {value}")
+    return int(value)
+
+
+class Linear(Module):
+    """Fully connected layer: ``y = x @ W + b``.
+
+    ``W`` (``weight``) has shape ``(in_features, out_features)`` — the transpose of PyTorch's
+    layout, as in the classic numpy formulation — and ``b`` (``bias``) shape ``(out_features,)``.
+    ``x`` has shape ``(..., in_features)``; ``y`` has shape ``(..., out_features)``.
+
+    A *layer* in the sense of :mod:`tinynet.init`: it declares its fans with :meth:`fans` and keeps
+    the initializers it used in ``weight_init`` and ``bias_init``.
+
+    Parameters
+    ----------
+    in_features, out_features
+        Sizes of the input and output features (positive ints).
+    bias
+        Whether to learn an additive bias (``bias`` is None otherwise).
+    weight_init, bias_init
+        Any spec :func:`tinynet.init.get` accepts: a name (``"he_normal"``), a spec string
+        (``"normal(std=0.1)"``), an Initializer or a callable ``(shape, *, fan_in, fan_out, rng,
+        dtype)``. Both are called with fan_in = in_features and fan_out = out_features.
+    dtype
+        Parameter dtype; None means :func:`tinynet.get_default_dtype` at construction.
+    rng
+        Generator, int seed, or None for the default Generator (``tn.manual_seed``): the weight is
+        drawn first, then the bias.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For non-positive or non-integer sizes, or an unknown initializer spec.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        weight_init: Any = "xavier_uniform",
+        bias_init: Any = "zeros",
+        *,
+        dtype: Any = None,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        super().__init__()
+        self.in_features = _check_features(in_features, "in_features")
+        self.out_features = _check_features(out_features, "out_features")
+        self.weight_init = init.get(weight_init)
+        self.bias_init = init.get(bias_init)
+        dtype = np.dtype(get_default_dtype() if dtype is None else dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Linear: dtype must be a float dtype, got {dtype}")
+        shape = (self.in_features, self.out_features)
+        self.weight = Parameter(np.zeros(shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.zeros((self.out_features,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(rng)
+
+    def fans(self) -> tuple[int, int]:
+        """``(fan_in, fan_out) = (in_features, out_features)``."""
+        return self.in_features, self.out_features
+
+    def _draw(self, initializer: Any, param: Parameter, rng: Any, what: str) -> None:
+        dtype = param.data.dtype
+        values = initializer(
+            param.shape, fan_in=self.in_features, fan_out=self.out_features, rng=rng, dtype=dtype
+        )
+        values = np.asarray(values)
+        if values.shape != param.shape:
+            raise ValueError(
+                f"{self._name()}: {what}_init {initializer!r} returned shape {values.shape}, "
+                f"expected {param.shape}"
+            )
+        param.data = values.astype(dtype, copy=False)
+
+    def reset_parameters(self, rng: np.random.Generator | int | None = None) -> None:
+        """Redraw ``weight`` (then ``bias``) from ``weight_init`` (then ``bias_init``), in place of
+        their data: the Parameter objects stay the same, so an optimizer holding them keeps
+        working."""
+        if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+            rng = np.random.default_rng(int(rng))  # one stream for both draws
+        self._draw(self.weight_init, self.weight, rng, "weight")
+        if self.bias is not None:
+            self._draw(self.bias_init, self.bias, rng, "bias")
+
+    def _name(self) -> str:
+        return f"Linear({self.in_features}, {self.out_features})"
+
+    def forward(self, x: Any) -> Tensor:
+        """``x @ W + b`` for ``x`` of shape (..., in_features): a Tensor, or an array (converted to
+        the layer's dtype).
+
+        Raises
+        ------
+        ValueError
+            If the last dimension of ``x`` is not ``in_features``, naming both.
+        TypeError
+            If ``x`` is a Tensor of the other float dtype (no silent float32/float64 promotion).
+        """
+        if not isinstance(x, Tensor):
+            x = Tensor(np.asarray(x, dtype=self.weight.data.dtype))
+        shape = x.data.shape
+        if not shape or shape[-1] != self.in_features:
+            got = (
+                "is 0-d"
+                if not shape
+                else f"has {shape[-1]} features in its last dimension (shape {shape})"
+            )
+            raise ValueError(f"{self._name()}: input {got}, expected {self.in_features}")
+        return linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        text = f"in_features={self.in_features}, out_features={self.out_features}, "
+        text += f"bias={self.bias is not None}, weight_init={self.weight_init!r}"
+        if self.bias is not None:
+            text += f", bias_init={self.bias_init!r}"
+        return text

@@ -1,0 +1,11 @@
+"""Optimizers (PyTorch's update rules, exactly) and learning-rate schedulers
+(``optim.lr_scheduler``)."""
+
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]

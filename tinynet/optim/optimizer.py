@@ -1,0 +1,277 @@
+"""``Optimizer``: parameter groups, per-parameter state, ``step``/``zero_grad``, and state dicts."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from ..function import enable_grad
+from ..tensor import Tensor
+
+__all__ = ["Optimizer", "check_nonnegative", "check_unit_interval"]
+
+
+def check_nonnegative(owner: str, name: str, value: Any) -> None:
+    """Raise ValueError unless ``value`` is a finite real number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value!r}")
+
+
+def check_unit_interval(owner: str, name: str, value: Any) -> None:
+    """Raise ValueError unless 0 <= ``value`` < 1."""
+    check_nonnegative(owner, name, value)
+    if not value < 1:
+        raise ValueError(f"{owner}: {name} must be in [0, 1), got {value!r}")
+
+
+class Optimizer:
+    """Base class: owns parameter groups and per-parameter state, and updates parameters in
+    ``step()``.
+
+    ``params`` is an iterable of Parameters, or of dicts (*parameter groups*), each with a
+    ``"params"`` list and any options that override the optimizer's defaults for that group, e.g.
+    ``[{"params": weights}, {"params": biases, "weight_decay": 0.0}]``.
+
+    Subclasses define ``_validate(group)`` (check a group's options), ``_init_state(param, group)``
+    (the state of a parameter before its first update) and ``_update(param, grad, state, group)``
+    (update the array ``param`` in place). ``step()`` skips parameters whose ``.grad`` is None.
+
+    Attributes
+    ----------
+    param_groups : list of dict
+        Each holds ``"params"`` (a list of Parameters) and the group's options (``"lr"``, ...).
+    state : dict
+        Parameter -> dict of its state (arrays and the step count), created on its first update.
+    defaults : dict
+        The options given to the constructor.
+
+    Raises
+    ------
+    TypeError
+        If ``params`` is a single Tensor, or holds something that is not a Tensor requiring grad.
+    ValueError
+        If there are no parameters, a parameter appears twice, or an option is invalid.
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, Tensor):
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of Parameters or of dicts, "
+                "got a single Tensor; wrap it in a list"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        """Add a parameter group (a dict with ``"params"`` and optional per-group options).
+
+        Raises
+        ------
+        TypeError, ValueError
+            As for the constructor; also if a parameter already belongs to another group.
+        """
+        name = type(self).__name__
+        if not isinstance(group, dict) or "params" not in group:
+            raise TypeError(
+                f"{name}: a parameter group must be a dict with a 'params' key, got {group!r}"
+            )
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        seen: set[int] = set()
+        for p in self.param_groups:
+            seen.update(id(q) for q in p["params"])
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"{name}: params[{i}] must be a Parameter/Tensor, got {type(p).__name__}"
+                )
+            if not p.requires_grad or not p.is_leaf:
+                raise ValueError(
+                    f"{name}: params[{i}] must be a leaf tensor with requires_grad=True"
+                )
+            if id(p) in seen:
+                raise ValueError(
+                    f"{name}: params[{i}] (shape {p.shape}) appears more than once across the "
+                    "parameter groups"
+                )
+            seen.add(id(p))
+        new = {key: value for key, value in group.items() if key != "params"}
+        for key, value in self.defaults.items():
+            new.setdefault(key, value)
+        self._validate(new)
+        new = {"params": params, **new}
+        self.param_groups.append(new)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        """Check a group's options (``lr`` by default); subclasses add theirs."""
+        check_nonnegative(type(self).__name__, "lr", group.get("lr"))
+
+    def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
+        return {"step": 0}
+
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not define _update()")
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of every parameter: None (default) or zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.fill(0)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient, in place of ``p.data``.
+
+        ``closure``, if given, is called first (with gradients enabled) to recompute the loss; its
+        result is returned.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                state = self.state.get(p)
+                if state is None:
+                    state = self.state[p] = self._init_state(p.data, group)
+                self._update(p.data, grad, state, group)
+        return loss
+
+    # ------------------------------------------------------------------ state dicts
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state as plain data, for :func:`tinynet.save`.
+
+        ``{"state": {index: {name: copy of array or number}}, "param_groups": [{option: value,
+        "params": [index, ...]}]}``, where parameters are numbered 0, 1, ... across the groups in
+        order (PyTorch's layout); only parameters that have state appear in ``"state"``.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {key: copy.deepcopy(value) for key, value in group.items() if key != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p in self.state:
+                    state[index[id(p)]] = {
+                        key: value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value)
+                        for key, value in self.state[p].items()
+                    }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the state and group options saved by :meth:`state_dict` into this optimizer,
+        whose groups must hold the same numbers of parameters (matched by position). Arrays are
+        copied and converted to each parameter's dtype. Everything is checked first: a call that
+        raises changes nothing.
+
+        Raises
+        ------
+        ValueError
+            If the group structure differs, an index is unknown, or a state array has the wrong
+            shape.
+        TypeError
+            If ``state_dict`` is not of the documented form.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise TypeError(
+                f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups', got "
+                f"{type(state_dict).__name__}"
+                + (
+                    f" with keys {sorted(map(str, state_dict))}"
+                    if isinstance(state_dict, dict)
+                    else ""
+                )
+            )
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"{name}.load_state_dict: the state has {len(saved_groups)} parameter groups, this "
+                f"optimizer has {len(self.param_groups)}"
+            )
+        by_index: dict[int, tuple[Tensor, dict[str, Any]]] = {}
+        new_groups = []
+        for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
+            if not isinstance(saved, dict) or "params" not in saved:
+                raise TypeError(
+                    f"{name}.load_state_dict: param_groups[{g}] must be a dict with 'params'"
+                )
+            ids = list(saved["params"])
+            if len(ids) != len(group["params"]):
+                raise ValueError(
+                    f"{name}.load_state_dict: group {g} has {len(ids)} parameters in the state, "
+                    f"{len(group['params'])} in this optimizer"
+                )
+            options = {key: copy.deepcopy(value) for key, value in saved.items() if key != "params"}
+            merged = {**group, **options}
+            self._validate(merged)
+            new_groups.append(options)
+            for i, p in zip(ids, group["params"], strict=True):
+                by_index[int(i)] = (p, merged)
+        new_state: dict[Tensor, dict[str, Any]] = {}
+        for key, saved in state_dict["state"].items():
+            try:
+                p, group = by_index[int(key)]
+            except (KeyError, ValueError):
+                raise ValueError(
+                    f"{name}.load_state_dict: state for parameter index {key!r}, which no group "
+                    "lists"
+                ) from None
+            template = self._init_state(p.data, group)
+            entry: dict[str, Any] = {}
+            for field, value in saved.items():
+                if isinstance(value, np.ndarray):
+                    expected = template.get(field)
+                    if isinstance(expected, np.ndarray) and value.shape != expected.shape:
+                        raise ValueError(
+                            f"{name}.load_state_dict: state[{key}][{field!r}] has shape "
+                            f"{value.shape}, the parameter needs {expected.shape}"
+                        )
+                    value = value.astype(
+                        p.dtype if value.dtype.kind == "f" else value.dtype, copy=True
+                    )
+                else:
+                    value = copy.deepcopy(value)
+                entry[field] = value
+            missing = [field for field in template if field not in entry]
+            if missing:
+                raise ValueError(
+                    f"{name}.load_state_dict: state[{key}] lacks {', '.join(map(repr, missing))}"
+                )
+            new_state[p] = entry
+        for group, options in zip(self.param_groups, new_groups, strict=True):
+            group.update(options)
+        self.state = new_state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k != "params"):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .optimizer import Optimizer, check_nonnegative
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (PyTorch's ``torch.optim.SGD`` algorithm).
+
+    For each parameter θ with gradient g, at step t = 1, 2, ...::
+
+        g ← g + λ θ                          if weight_decay λ ≠ 0
+        if momentum μ ≠ 0:
+            b ← g                            at t = 1 (no dampening on the first step)
+            b ← μ b + (1 - τ) g              for t > 1 (τ = dampening)
+            g ← g + μ b   if nesterov  else  g ← b
+        θ ← θ - lr · g
+
+    Parameters
+    ----------
+    params
+        Parameters, or parameter groups (dicts) with per-group options.
+    lr
+        Learning rate (required, >= 0).
+    momentum, dampening, weight_decay
+        Numbers >= 0.
+    nesterov
+        Nesterov momentum; needs ``momentum > 0`` and ``dampening == 0``.
+
+    Raises
+    ------
+    ValueError
+        For a negative option or an invalid Nesterov setting.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "nesterov": nesterov,
+            "weight_decay": weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def _validate(self, group: dict[str, Any]) -> None:
+        super()._validate(group)
+        for key in ("momentum", "dampening", "weight_decay"):
+            check_nonnegative("SGD", key, group[key])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum="
+                f"{group['momentum']}, dampening={group['dampening']}"
+            )
+
+    def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
+        return {"momentum_buffer": None}
+
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> None:
+        weight_decay, momentum = group["weight_decay"], group["momentum"]
+        g = grad + weight_decay * param if weight_decay != 0 else grad
+        if momentum != 0:
+            buf = state["momentum_buffer"]
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(g, copy=True)
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        param -= group["lr"] * g
