@@ -64,3 +64,22 @@ def test_fused_linear_names_both_shapes_on_mismatch():
         assert "(3, 4)" in str(error) and "(5, 2)" in str(error)
     else:
         raise AssertionError("no error")
+
+
+def test_integer_tensor_meeting_a_float_number_takes_the_default_dtype():
+    ints = tn.tensor(np.arange(3))
+    assert (ints * 0.5).dtype == np.float32
+    assert (0.5 * ints).dtype == np.float32
+    assert (ints * 2).dtype == np.int64
+
+
+def test_bare_no_grad_decorator_works_like_the_called_form():
+    x = tn.tensor(1.0, requires_grad=True)
+
+    @tn.no_grad
+    def double(t):
+        return t * 2
+
+    assert double.__name__ == "double"
+    assert not double(x).requires_grad
+    assert tn.is_grad_enabled()

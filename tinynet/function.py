@@ -38,7 +38,15 @@ class _GradMode:
 
     _mode: bool
 
-    def __init__(self) -> None:
+    def __new__(cls, fn: Callable[..., Any] | None = None) -> Any:
+        # Bare ``@tn.no_grad`` (no parentheses) decorates at once, as PyTorch allows.
+        instance = super().__new__(cls)
+        if fn is not None:
+            instance.__init__()
+            return instance(fn)
+        return instance
+
+    def __init__(self, fn: Callable[..., Any] | None = None) -> None:
         self._previous: list[bool] = []
 
     def __enter__(self) -> None:

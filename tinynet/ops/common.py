@@ -53,9 +53,15 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
                 a = constant(a.data, db)
         return a, b
     if a_is:
-        return a, constant(b, a.data.dtype)
+        b = constant(b, a.data.dtype)
+        if a.data.dtype.kind != "f" and b.data.dtype.kind == "f":  # int tensor meets a float: take its dtype
+            a = constant(a.data, b.data.dtype)
+        return a, b
     if b_is:
-        return constant(a, b.data.dtype), b
+        a = constant(a, b.data.dtype)
+        if b.data.dtype.kind != "f" and a.data.dtype.kind == "f":
+            b = constant(b.data, a.data.dtype)
+        return a, b
     raise TypeError(f"{op}: expected at least one Tensor operand")
 
 

@@ -1,0 +1,461 @@
+"""The backward walk: known answers, accumulation, retained grads and graphs, grad mode, the
+engine's checks and broadcasting reduction, deep graphs, and freeing the graph (no leaks)."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+import weakref
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from tinynet.function import Function, Node
+
+
+def scalar(value: float = 1.0) -> tn.Tensor:
+    return tn.tensor(value, requires_grad=True, dtype=np.float64)
+
+
+# ---------------------------------------------------------------- known answers
+def test_diamond_graph() -> None:
+    a = scalar(1.0)
+    b = a + a
+    c = b + b
+    c.backward()
+    assert a.grad == 4.0
+
+
+def test_shared_intermediate() -> None:
+    x = scalar(2.0)
+    y = x * 3
+    (y * 2 + y * 5).backward()
+    assert x.grad == 21.0
+
+
+def test_known_answer_through_nonlinear_ops() -> None:
+    x = scalar(0.5)
+    z = (x * x).exp() + x.sigmoid() * 3
+    z.backward()
+    s = 1 / (1 + np.exp(-0.5))
+    assert x.grad == pytest.approx(2 * 0.5 * np.exp(0.25) + 3 * s * (1 - s), rel=1e-12)
+
+
+def test_leaf_reached_by_several_paths_of_different_depth() -> None:
+    """A leaf whose gradient arrives directly and through intermediates (pass-through grads)."""
+    x = tn.tensor(np.ones(3), requires_grad=True)
+    y = x * 3
+    r = (x + y) + x  # = 5x
+    r.backward(np.ones(3, dtype=np.float32))
+    np.testing.assert_array_equal(x.grad, [5.0, 5.0, 5.0])
+
+
+def test_pass_through_gradient_is_not_shared_between_leaves() -> None:
+    a = tn.tensor(np.zeros(2), requires_grad=True)
+    b = tn.tensor(np.zeros(2), requires_grad=True)
+    (a + b).sum().backward()
+    a.grad += 10.0  # mutating one leaf's grad in place must not touch the other's
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+
+def test_backward_does_not_mutate_the_callers_grad_array() -> None:
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    seed = np.ones(2, dtype=np.float32)
+    (x + 1).backward(seed)
+    (x + 1).backward(seed)
+    x.backward(seed)
+    np.testing.assert_array_equal(seed, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+
+
+class _SameArrayTwice(Function):
+    """z = 2a + 2b; backward returns ONE array object for both inputs (legal for a custom op)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return 2 * a + 2 * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = 2 * grad
+        return g, g
+
+
+@pytest.mark.parametrize("order", ["op first", "op second"])
+def test_custom_op_returning_one_array_for_two_inputs(order: str) -> None:
+    """One fresh array returned for a leaf and for an intermediate: accumulating into the leaf's
+    .grad must not change the gradient still pending for the intermediate."""
+    x = tn.tensor(np.ones(3), requires_grad=True, dtype=np.float64)
+    y = x * 3
+    both = _SameArrayTwice.apply(x, y)  # = 2x + 6x
+    w = y * 1 + x  # = 4x, gives x a second contribution
+    r = both + w if order == "op first" else w + both
+    r.backward(np.ones(3))
+    np.testing.assert_array_equal(x.grad, [12.0, 12.0, 12.0])
+
+
+# ---------------------------------------------------------------- accumulation
+def test_gradients_accumulate_across_backward_calls() -> None:
+    x = tn.tensor([1.0, -2.0], requires_grad=True)
+    (x * x).sum().backward()
+    first = x.grad.copy()
+    np.testing.assert_array_equal(first, [2.0, -4.0])
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, 2 * first)
+
+
+def test_zeroing_restarts_accumulation() -> None:
+    x = tn.tensor([1.0, -2.0], requires_grad=True)
+    (x * 5).sum().backward()
+    x.grad = None
+    (x * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+    x.grad[...] = 0.0
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
+def test_leaf_gradient_has_leaf_shape_and_dtype() -> None:
+    w = tn.tensor(np.ones((3, 1), dtype=np.float32), requires_grad=True)
+    (w * np.ones((2, 3, 4), dtype=np.float32)).sum().backward()
+    assert w.grad.shape == (3, 1) and w.grad.dtype == np.float32
+    np.testing.assert_array_equal(w.grad, np.full((3, 1), 8.0))
+
+
+# ---------------------------------------------------------------- retain_grad
+def test_intermediates_keep_no_grad_unless_retained() -> None:
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    z = y * y
+    y.retain_grad()
+    w = z.sum()
+    w.backward()
+    np.testing.assert_array_equal(y.grad, 2 * y.data)
+    assert z.grad is None
+    assert w.grad is None
+    np.testing.assert_array_equal(x.grad, 3 * 2 * y.data)
+
+
+def test_retained_grad_accumulates_with_retain_graph() -> None:
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    out = y.sum()
+    out.backward(retain_graph=True)
+    out.backward()
+    np.testing.assert_array_equal(y.grad, [2.0, 2.0])
+    np.testing.assert_array_equal(x.grad, [4.0, 4.0])
+
+
+def test_retain_grad_on_a_tensor_without_grad_raises() -> None:
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        tn.tensor([1.0]).retain_grad()
+
+
+# ---------------------------------------------------------------- retain_graph / freeing
+def test_retain_graph_allows_a_second_backward() -> None:
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    out = (x.exp() * x).sum()
+    out.backward(retain_graph=True)
+    first = x.grad.copy()
+    out.backward()
+    np.testing.assert_allclose(x.grad, 2 * first)
+
+
+def test_second_backward_through_a_freed_graph_raises() -> None:
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    out = (x * x).sum()
+    out.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        out.backward()
+
+
+def test_backward_through_a_freed_intermediate_raises() -> None:
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        (y * 2).sum().backward()
+
+
+def test_graph_is_freed_after_backward() -> None:
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    out = (y * x).sum()
+    nodes = [out._node, y._node]
+    out.backward()
+    for node in nodes:
+        assert node.inputs == ()
+        assert node.ctx is None
+
+
+def test_graph_is_kept_with_retain_graph() -> None:
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    out = (y * x).sum()
+    out.backward(retain_graph=True)
+    assert out._node.inputs != ()
+    assert y._node.inputs == (x,)
+    assert y._node.ctx is not None
+
+
+def _count_nodes() -> int:
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if isinstance(obj, Node))
+
+
+def _build(x: tn.Tensor) -> tuple[tn.Tensor, list[weakref.ref]]:
+    h1 = x * 2
+    h2 = h1.tanh()
+    h3 = h2 @ np.ones((3, 2))
+    out = (h3.sum(axis=0) + h1.sum()).sum()
+    return out, [weakref.ref(t) for t in (h1, h2, h3)]
+
+
+@pytest.mark.parametrize("retain_graph", [False, True])
+def test_no_node_survives_backward_and_del(retain_graph: bool) -> None:
+    x = tn.tensor(np.ones((4, 3)), requires_grad=True)
+    before = _count_nodes()
+    out, refs = _build(x)
+    assert _count_nodes() > before
+    assert all(r() is not None for r in refs)  # alive while the output holds the graph
+    out.backward(retain_graph=retain_graph)
+    if not retain_graph:
+        # freed by backward itself, before the output is deleted
+        assert all(r() is None for r in refs)
+    del out
+    # plain reference counting frees everything: no cycles, no collector needed
+    assert all(r() is None for r in refs)
+    assert _count_nodes() == before
+    assert x.grad is not None
+
+
+def test_graph_without_backward_is_freed_by_del() -> None:
+    x = tn.tensor(np.ones((4, 3)), requires_grad=True)
+    before = _count_nodes()
+    out, refs = _build(x)
+    del out
+    assert all(r() is None for r in refs)
+    assert _count_nodes() == before
+
+
+# ---------------------------------------------------------------- deep graphs
+def test_ten_thousand_deep_chain() -> None:
+    x = tn.tensor(np.full(3, 0.5), requires_grad=True, dtype=np.float64)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    start = time.perf_counter()
+    y.sum().backward()
+    elapsed = time.perf_counter() - start
+    assert 10_000 > sys.getrecursionlimit()  # a recursive walk could not do this
+    np.testing.assert_allclose(x.grad, np.full(3, 1.0001**10_000), rtol=1e-10)
+    # about 20 ms on a laptop; the bound only catches a quadratic walk
+    assert elapsed < 1.0, f"backward through 10,000 ops took {elapsed:.2f} s"
+
+
+def test_ten_thousand_deep_chain_with_branches() -> None:
+    x = scalar(0.0)
+    y = x
+    for _ in range(10_000):
+        y = y + x * 1.0  # every step also reaches the leaf directly
+    y.backward()
+    assert x.grad == 10_001.0
+
+
+# ---------------------------------------------------------------- backward errors
+def test_backward_on_non_scalar_without_grad_raises() -> None:
+    x = tn.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"shape \(2, 3\)"):
+        (x * 2).backward()
+
+
+def test_backward_with_explicit_grad() -> None:
+    x = tn.tensor(np.ones((2, 3)), requires_grad=True)
+    g = np.arange(6.0).reshape(2, 3)
+    (x * 2).backward(g)
+    np.testing.assert_array_equal(x.grad, 2 * g)
+    x.grad = None
+    (x * 2).backward(tn.tensor(g))
+    np.testing.assert_array_equal(x.grad, 2 * g)
+
+
+def test_backward_with_wrong_grad_shape_raises() -> None:
+    x = tn.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"\(3, 2\).*\(2, 3\)"):
+        (x * 2).backward(np.ones((3, 2)))
+
+
+def test_backward_on_a_tensor_that_does_not_require_grad_raises() -> None:
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        tn.tensor([1.0]).sum().backward()
+
+
+def test_backward_on_a_leaf() -> None:
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    x.backward(np.array([3.0, 4.0], dtype=np.float32))
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+# ---------------------------------------------------------------- grad mode
+def test_no_grad_context_records_nothing() -> None:
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    with tn.no_grad():
+        assert not tn.is_grad_enabled()
+        y = (x * 2).exp().sum()
+    assert tn.is_grad_enabled()
+    assert y.requires_grad is False
+    assert y._node is None
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+
+
+def test_no_grad_decorator_records_nothing() -> None:
+    @tn.no_grad()
+    def f(t: tn.Tensor) -> tn.Tensor:
+        assert not tn.is_grad_enabled()
+        return t * 3
+
+    x = tn.tensor([1.0], requires_grad=True)
+    y = f(x)
+    assert y.requires_grad is False and y._node is None
+    assert tn.is_grad_enabled()
+    assert f.__name__ == "f"
+
+
+def test_no_grad_restores_state_when_nested_and_on_exceptions() -> None:
+    with tn.no_grad():
+        with tn.no_grad():
+            assert not tn.is_grad_enabled()
+        assert not tn.is_grad_enabled()
+    assert tn.is_grad_enabled()
+    with pytest.raises(ValueError, match="boom"), tn.no_grad():
+        raise ValueError("boom")
+    assert tn.is_grad_enabled()
+
+
+def test_enable_grad_inside_no_grad() -> None:
+    x = tn.tensor([1.0, 2.0], requires_grad=True)
+    with tn.no_grad():
+        with tn.enable_grad():
+            assert tn.is_grad_enabled()
+            y = x * 2
+        z = x * 2
+        assert not tn.is_grad_enabled()
+    assert y.requires_grad and y._node is not None
+    assert not z.requires_grad
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+    @tn.enable_grad()
+    def g(t: tn.Tensor) -> tn.Tensor:
+        return t * 3
+
+    with tn.no_grad():
+        assert g(x).requires_grad
+
+
+def test_no_grad_instance_reused() -> None:
+    guard = tn.no_grad()
+    with guard:
+        with guard:
+            assert not tn.is_grad_enabled()
+        assert not tn.is_grad_enabled()
+    assert tn.is_grad_enabled()
+
+
+# ---------------------------------------------------------------- the engine's checks
+class _WrongShape(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.ones((7,), dtype=grad.dtype)
+
+
+class _WrongDtype(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad * 2).astype(np.float64)
+
+
+def test_engine_rejects_a_gradient_of_the_wrong_shape() -> None:
+    x = tn.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"_WrongShape.*\(7,\).*\(2, 3\)"):
+        _WrongShape.apply(x).sum().backward()
+
+
+def test_engine_rejects_a_gradient_of_the_wrong_dtype() -> None:
+    x = tn.tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"_WrongDtype.*float64.*float32"):
+        _WrongDtype.apply(x).sum().backward()
+
+
+class _UnreducedMul(Function):
+    """z = a * b; backward returns the full broadcast-shaped gradients, never reducing them."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return grad * b, grad * a
+
+
+def test_engine_sums_broadcast_gradients_back() -> None:
+    a = tn.tensor(np.arange(3.0).reshape(3, 1), requires_grad=True)  # stretched axis
+    b = tn.tensor(np.arange(4.0), requires_grad=True)  # missing leading axis
+    _UnreducedMul.apply(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, np.full((3, 1), np.arange(4.0).sum()))
+    np.testing.assert_array_equal(b.grad, np.full(4, np.arange(3.0).sum()))
+    assert tn.gradcheck(lambda p, q: _UnreducedMul.apply(p, q), a, b)
+
+
+class _Square(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a * a
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        assert ctx.needs_input_grad == (True,)
+        return 2 * a * grad
+
+
+def test_custom_function_and_needs_input_grad() -> None:
+    x = tn.tensor([3.0], requires_grad=True)
+    y = _Square.apply(x)
+    assert y.requires_grad
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [6.0])
+    assert _Square.apply(tn.tensor([3.0])).requires_grad is False
+
+
+def test_none_gradient_for_an_input_is_skipped() -> None:
+    class _FirstOnly(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, None
+
+    a = tn.tensor([1.0], requires_grad=True)
+    b = tn.tensor([1.0], requires_grad=True)
+    _FirstOnly.apply(a, b).backward()
+    np.testing.assert_array_equal(a.grad, [1.0])
+    assert b.grad is None
