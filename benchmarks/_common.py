@@ -1,0 +1,51 @@
+"""Shared helpers for the benchmarks: paired timing rounds and a tiny table printer."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def time_block(step: Callable[[], object], steps: int) -> float:
+    """Seconds per call of ``step``, over ``steps`` consecutive calls."""
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps
+
+
+def paired_rounds(
+    contestants: dict[str, Callable[[], object]], rounds: int, steps: int, warmup: int = 3
+) -> dict[str, list[float]]:
+    """Alternate blocks of ``steps`` calls between contestants, ``rounds`` times.
+
+    The order rotates every round, so no contestant always runs first (or right after another); ratios
+    taken within a round cancel slow drift of the machine. Returns seconds per call, per round.
+    """
+    names = list(contestants)
+    for name in names:
+        time_block(contestants[name], warmup)
+    result: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names) :] + names[: r % len(names)]
+        for name in order:
+            result[name].append(time_block(contestants[name], steps))
+    return result
+
+
+def median_ratio(numerator: list[float], denominator: list[float]) -> tuple[float, float, float]:
+    """Median, first and third quartile of the per-round ratios numerator / denominator."""
+    ratios = sorted(a / b for a, b in zip(numerator, denominator))
+    if len(ratios) < 2:
+        return ratios[0], ratios[0], ratios[0]
+    q = statistics.quantiles(ratios, n=4)
+    return statistics.median(ratios), q[0], q[2]
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """Right-aligned text table."""
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
+    lines = ["  ".join(str(c).rjust(w) for c, w in zip(line, widths)) for line in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
