@@ -1,0 +1,271 @@
+"""What depth does to the signal under each initialization, and whether a deep net can still train.
+
+    python examples/depth_sweep.py                               # studies "init" and "train"
+    python examples/depth_sweep.py --study all --plot depth.png  # + "sigmoid" and "jacobian"
+
+Studies (``--study``, comma-separated, or ``all``):
+
+- ``init``: activation std, saturation, dead units and weight-gradient norm per layer of a
+  ``--depth``-layer MLP at initialization, for each activation and scheme;
+- ``train``: training loss of a ``--train-depth``-layer ReLU MLP under plain SGD (He et al. 2015);
+- ``sigmoid``: mean of each hidden sigmoid activation over training with the standard init
+  (Glorot & Bengio 2010, fig. 2);
+- ``jacobian``: singular values of a deep linear network's input-output Jacobian (Saxe et al. 2014).
+
+``--plot FILE.png`` saves one figure per study as ``FILE-<study>.png``. Exit status: 0, or 2 for
+bad arguments. A thin face over ``tinynet.studies``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from tinynet import experiment, studies, sweep
+
+STUDIES = ("init", "train", "sigmoid", "jacobian")
+
+
+def _int_at_least(low: int):  # an argparse type: the parser names the flag in its error
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(item) for item in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers like 1,4,16, got {text!r}") from None
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"every value must be >= 1, got {text!r}")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; defaults are those of the :mod:`tinynet.studies` functions."""
+    p = argparse.ArgumentParser(
+        prog="depth_sweep.py",
+        description="Signal propagation with depth under each initialization, and trainability.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--study", default="init,train", help=f"{', '.join(STUDIES)} or all")
+    g = p.add_argument_group("init: signal propagation at initialization")
+    g.add_argument("--activations", default=",".join(studies.DEPTH_ACTIVATIONS))
+    g.add_argument("--inits", default=",".join(studies.DEPTH_INITS),
+                   help="init specs or presets (pytorch, keras, flax)")  # fmt: skip
+    g.add_argument("--depth", type=_int_at_least(1), default=32, help="hidden layers")
+    g.add_argument("--width", type=_int_at_least(1), default=128, help="units per hidden layer")
+    g.add_argument("--probe", type=_int_at_least(2), default=512, help="probe digits")
+    g = p.add_argument_group("train: trainability of a deep ReLU MLP under plain SGD")
+    g.add_argument("--train-inits", default=",".join(studies.TRAINABILITY_SCHEMES))
+    g.add_argument("--train-depth", type=_int_at_least(1), default=30, help="hidden layers")
+    g.add_argument("--train-width", type=_int_at_least(1), default=128)
+    g.add_argument("--epochs", type=_int_at_least(1), default=10)
+    g.add_argument("--limit", type=_int_at_least(10), default=2000, help="training (and test) digits")
+    g.add_argument("--lr", type=_positive_float, default=0.01, help="SGD learning rate (no momentum)")
+    g.add_argument("--batch-size", type=_int_at_least(1), default=64)
+    g = p.add_argument_group("sigmoid: hidden activations over training (Glorot & Bengio, fig. 2)")
+    g.add_argument("--sigmoid-init", default="default")
+    g.add_argument("--sigmoid-width", type=_int_at_least(1), default=256)
+    g.add_argument("--sigmoid-epochs", type=_int_at_least(1), default=2)
+    g.add_argument("--sigmoid-limit", type=_int_at_least(10), default=10000)
+    g = p.add_argument_group("jacobian: conditioning of a deep linear network")
+    g.add_argument("--jacobian-inits", default="orthogonal,lecun_normal")
+    g.add_argument("--jacobian-depths", type=_int_list, default=[1, 2, 4, 8, 16, 32])
+    g.add_argument("--jacobian-width", type=_int_at_least(2), default=64)
+    p.add_argument("--seed", type=int, default=0, help="init (and shuffling) seed")
+    p.add_argument("--plot", metavar="FILE.png", help="save FILE-<study>.png for each study")
+    p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    return p
+
+
+def _schemes(parser: argparse.ArgumentParser, flag: str, text: str) -> list[str]:
+    try:
+        items = sweep.split_specs(text)
+        for item in items:
+            studies.resolve_scheme(item)
+    except ValueError as error:
+        parser.error(f"argument --{flag}: {error}")
+    return items
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e4):
+        return f"{value:.1e}"
+    return f"{value:.3g}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
+                       enumerate(zip(line, widths))) for line in [header, *rows]]  # fmt: skip
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _report_init(profiles: list[dict], say) -> None:
+    depth = profiles[0]["depth"]
+    marks = sorted({k for k in (1, 10, 20, depth) if k <= depth})
+    for activation in dict.fromkeys(p["activation"] for p in profiles):
+        header = ["scheme", *(f"std L{k}" for k in marks), "last/first", f"var L{depth}",
+                  "sat %", "dead %", "flow"]  # fmt: skip
+        rows = []
+        for p in (p for p in profiles if p["activation"] == activation):
+            sat, dead = _mean(p["saturated"]), _mean(p["dead"])
+            rows.append([
+                p["scheme"], *(_fmt(p["act_std"][k - 1]) for k in marks),
+                _fmt(studies.std_ratio(p)), _fmt(p["act_std"][-1] ** 2),
+                "-" if sat is None else f"{100 * sat:.0f}", "-" if dead is None else f"{100 * dead:.0f}",
+                _fmt(p["gradient_flow"]),
+            ])  # fmt: skip
+        say(f"\n{activation}, {depth} hidden layers of {profiles[0]['width']}, at initialization "
+            "(std of each activation output; flow = |dL/dW first| / |dL/dW last|):")  # fmt: skip
+        say(_table(header, rows))
+
+
+def _report_train(results: list[dict], say) -> None:
+    r0 = results[0]
+    say(f"\n{r0['depth']}-layer ReLU MLP of width {r0['width']}, plain SGD: mean training loss per "
+        f"epoch (ln C = {r0['ln_classes']:.4f}):")  # fmt: skip
+    header = ["scheme", "final loss", "% of ln C", "test acc %", "losses per epoch"]
+    rows = [
+        [r["scheme"], f"{r['final_loss']:.4f}", f"{100 * r['loss_ratio']:.1f}",
+         "-" if r["test_accuracy"] is None else f"{100 * r['test_accuracy']:.1f}",
+         " ".join(f"{v:.3f}" for v in r["train_loss"])]
+        for r in results
+    ]  # fmt: skip
+    say(_table(header, rows))
+
+
+def _report_sigmoid(result: dict, say) -> None:
+    steps = result["steps"]
+    picks = sorted({0, len(steps) // 4, len(steps) // 2, len(steps) - 1})
+    say(f"\n{result['activation']} MLP {result['depth']}×{result['width']}, init {result['init']}: "
+        f"mean activation of each hidden layer on the probe (test acc at the end "
+        f"{100 * (result['test_accuracy'] or 0):.1f}%):")  # fmt: skip
+    header = ["layer", *(f"step {steps[i]}" for i in picks), "min", "max"]
+    rows = [
+        [str(k), *(f"{series[i]:.3f}" for i in picks), f"{min(series):.3f}", f"{max(series):.3f}"]
+        for k, series in enumerate(result["mean"], start=1)
+    ]
+    say(_table(header, rows))
+
+
+def _report_jacobian(results: list[dict], say) -> None:
+    say(f"\ninput-output Jacobian of a deep linear network of width {results[0]['width']} at init:")
+    header = ["init", "depth", "s_max", "s_min", "condition", "mean s²"]
+    rows = [
+        [r["init"], str(r["depth"]), _fmt(r["s_max"]), _fmt(r["s_min"]),
+         f"{r['condition']:.12f}" if r["condition"] < 10 else _fmt(r["condition"]), _fmt(r["mean_sq"])]
+        for r in results
+    ]  # fmt: skip
+    say(_table(header, rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (argument errors exit 2 through argparse)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    chosen = STUDIES if args.study == "all" else tuple(s.strip() for s in args.study.split(","))
+    for name in chosen:
+        if name not in STUDIES:
+            error = experiment.unknown_choice("study", name, (*STUDIES, "all"))
+            parser.error(f"argument --study: {error}")
+    activations = [a.strip() for a in args.activations.split(",")]
+    for activation in activations:
+        if activation not in experiment.ACTIVATIONS:
+            error = experiment.unknown_choice("activation", activation, tuple(experiment.ACTIVATIONS))
+            parser.error(f"argument --activations: {error}")
+    inits = _schemes(parser, "inits", args.inits)
+    train_inits = _schemes(parser, "train-inits", args.train_inits)
+    sigmoid_init = _schemes(parser, "sigmoid-init", args.sigmoid_init)
+    if len(sigmoid_init) != 1:
+        parser.error(f"argument --sigmoid-init: expected one scheme, got {args.sigmoid_init!r}")
+    jacobian_inits = _schemes(parser, "jacobian-inits", args.jacobian_inits)
+    if args.plot:
+        from tinynet.plotting import require_matplotlib
+
+        try:
+            require_matplotlib()
+        except ImportError as error:
+            parser.error(f"argument --plot: {error}")
+    out = sys.stderr if args.json else sys.stdout
+
+    def say(line: str = "") -> None:
+        print(line, file=out, flush=True)
+
+    results: dict = {"config": vars(args)}
+    figures: dict = {}
+    if "init" in chosen:
+        results["init"] = studies.depth_study(
+            activations, inits, depth=args.depth, width=args.width, probe_size=args.probe,
+            seed=args.seed,
+        )  # fmt: skip
+        _report_init(results["init"], say)
+    if "train" in chosen:
+        results["train"] = studies.trainability(
+            train_inits, depth=args.train_depth, width=args.train_width, epochs=args.epochs,
+            limit=args.limit, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
+        )  # fmt: skip
+        _report_train(results["train"], say)
+    if "sigmoid" in chosen:
+        results["sigmoid"] = studies.activation_dynamics(
+            sigmoid_init[0], width=args.sigmoid_width, epochs=args.sigmoid_epochs,
+            limit=args.sigmoid_limit, seed=args.seed,
+        )  # fmt: skip
+        _report_sigmoid(results["sigmoid"], say)
+    if "jacobian" in chosen:
+        results["jacobian"] = studies.jacobian_study(
+            jacobian_inits, depths=args.jacobian_depths, width=args.jacobian_width, seed=args.seed
+        )
+        _report_jacobian(results["jacobian"], say)
+    if args.plot:
+        from tinynet import study_plots
+
+        draw = {
+            "init": study_plots.plot_depth_profiles,
+            "train": study_plots.plot_trainability,
+            "sigmoid": study_plots.plot_dynamics,
+            "jacobian": study_plots.plot_jacobian,
+        }
+        stem, ext = os.path.splitext(args.plot)
+        for name in chosen:
+            path = f"{stem}-{name}{ext or '.png'}"
+            draw[name](results[name], path)
+            figures[name] = path
+            say(f"plot saved to {path}")
+    if args.json:
+        results["figures"] = figures
+        print(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Why weights must start random: zero and constant initialization never break the symmetry.
+
+    python examples/symmetry.py                                   # zeros, constant(0.05), he
+    python examples/symmetry.py --inits "zeros,ones,xavier" --activation relu --plot symmetry.png
+
+Trains the same MLP from each scheme and prints, per layer, the number of distinct units (columns
+of the weight matrix) at initialization and at the end, whether every hidden weight gradient was
+exactly zero, which parameters changed at all, and the test accuracy. Exit status: 0, or 2 for bad
+arguments. A thin face over ``tinynet.studies.symmetry_study``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tinynet import experiment, studies, sweep
+
+
+def _int_at_least(low: int):  # an argparse type: the parser names the flag in its error
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _momentum(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; defaults are those of :func:`tinynet.studies.symmetry_study` except the
+    activation (tanh, where a constant init still learns a little, through its one unit)."""
+    p = argparse.ArgumentParser(
+        prog="symmetry.py",
+        description="Zero vs constant vs random initialization: distinct units over training.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--inits", default=",".join(studies.SYMMETRY_INITS),
+                   help="comma-separated init specs")  # fmt: skip
+    p.add_argument("--activation", default="tanh", help=", ".join(experiment.ACTIVATIONS))
+    p.add_argument("--depth", type=_int_at_least(1), default=2, help="hidden layers")
+    p.add_argument("--width", type=_int_at_least(2), default=64, help="units per hidden layer")
+    p.add_argument("--epochs", type=_int_at_least(1), default=3)
+    p.add_argument("--limit", type=_int_at_least(10), default=5000, help="training (and test) digits")
+    p.add_argument("--lr", type=_positive_float, default=0.05, help="SGD learning rate")
+    p.add_argument("--momentum", type=_momentum, default=0.9, help="SGD momentum")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=64)
+    p.add_argument("--record-every", type=_int_at_least(1), default=20, help="steps between records")
+    p.add_argument("--seed", type=int, default=0, help="init and shuffling seed")
+    p.add_argument("--plot", metavar="FILE.png", help="save distinct units against steps")
+    p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    return p
+
+
+def _layers(counts: list[int], units: list[int]) -> str:
+    return "  ".join(f"{c}/{u}" for c, u in zip(counts, units))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (argument errors exit 2 through argparse)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        inits = sweep.split_specs(args.inits)
+        sweep.check_inits(inits)
+    except ValueError as error:
+        parser.error(f"argument --inits: {error}")
+    if args.activation not in experiment.ACTIVATIONS:
+        error = experiment.unknown_choice("activation", args.activation, tuple(experiment.ACTIVATIONS))
+        parser.error(f"argument --activation: {error}")
+    if args.plot:
+        from tinynet.plotting import require_matplotlib
+
+        try:
+            require_matplotlib()
+        except ImportError as error:
+            parser.error(f"argument --plot: {error}")
+    out = sys.stderr if args.json else sys.stdout
+
+    def say(line: str = "") -> None:
+        print(line, file=out, flush=True)
+
+    say(f"MLP 784-{'-'.join([str(args.width)] * args.depth)}-10 ({args.activation}), SGD lr "
+        f"{args.lr:g} momentum {args.momentum:g}, batch {args.batch_size}, {args.epochs} epochs on "
+        f"{args.limit} digits, seed {args.seed}")  # fmt: skip
+    results = studies.symmetry_study(
+        inits, depth=args.depth, width=args.width, activation=args.activation, epochs=args.epochs,
+        limit=args.limit, lr=args.lr, momentum=args.momentum, batch_size=args.batch_size,
+        record_every=args.record_every, seed=args.seed,
+    )  # fmt: skip
+    for r in results:
+        first = [d[0] for d in r["distinct"]]
+        last = [d[-1] for d in r["distinct"]]
+        hidden_min = min(min(d) for d in r["distinct"][:-1])
+        hidden_max = max(max(d) for d in r["distinct"][:-1])
+        acc = r["test_accuracy"]
+        say()
+        say(f"{r['init']}:")
+        say(f"  distinct units per layer at step {r['steps'][0]}:  {_layers(first, r['units'])}")
+        say(f"  distinct units per layer at step {r['steps'][-1]}:  {_layers(last, r['units'])}")
+        say(f"  hidden layers over all {len(r['steps'])} records: {hidden_min}..{hidden_max} "
+            "distinct units")  # fmt: skip
+        say(f"  every hidden weight gradient exactly 0: {'yes' if r['hidden_grads_zero'] else 'no'}")
+        learned = r["learned"]
+        say(f"  parameters that changed: {', '.join(learned) if learned else 'none'}")
+        say("  test accuracy: " + (f"{100 * acc:.2f}%" if acc is not None else "- (diverged)"))
+    if args.plot:
+        from tinynet.study_plots import plot_symmetry
+
+        plot_symmetry(results, args.plot)
+        say(f"\nplot saved to {args.plot}")
+    if args.json:
+        print(json.dumps({"config": vars(args), "results": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Train an MLP on MNIST-like digits under one initialization scheme and show, layer by layer,
+why it trains or does not.
+
+    python examples/train.py --init xavier
+    python examples/train.py --init zeros                      # symmetry: 1 distinct unit per layer
+    python examples/train.py --init "normal(std=1.0)" --activation tanh --depth 10   # saturation
+    python examples/train.py --init he --lr 1e3                # divergence
+
+Prints one line per epoch, then the per-layer diagnostics table and plain-words findings. Exit
+status: 0 trained, 1 diverged, 2 bad arguments or data. Everything here is a thin face over
+``tinynet.experiment`` (model, data, run, report), ``tinynet.training`` and ``tinynet.plotting``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from tinynet import experiment
+from tinynet.experiment import Config, ConfigError
+
+
+def _int_at_least(low: int):  # an argparse type: the parser names the flag in its error
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; every default is the library's :class:`tinynet.experiment.Config`."""
+    d = Config()
+    p = argparse.ArgumentParser(
+        prog="train.py",
+        description="Train an MLP on MNIST-like digits and diagnose its initialization.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--init", default=d.init, help="weight init spec: name, alias or name(args)")
+    p.add_argument("--bias-init", default=d.bias_init, help="bias init spec")
+    p.add_argument("--activation", default=d.activation, help=", ".join(experiment.ACTIVATIONS))
+    p.add_argument("--depth", type=_int_at_least(0), default=d.depth, help="hidden layers")
+    p.add_argument("--width", type=_int_at_least(1), default=d.width, help="units per hidden layer")
+    p.add_argument("--optimizer", default=d.optimizer, help=", ".join(experiment.OPTIMIZERS))
+    p.add_argument("--lr", type=_float, default=None, help="learning rate (default per optimizer)")
+    p.add_argument("--momentum", type=_float, default=None, help="SGD/RMSprop momentum")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=d.batch_size)
+    p.add_argument("--epochs", type=_int_at_least(0), default=d.epochs)
+    p.add_argument("--seed", type=int, default=d.seed, help="init and shuffling seed")
+    p.add_argument(
+        "--data", default=d.data, help="synthetic, mnist, fashion, kmnist or a path"
+    )
+    p.add_argument("--download", action="store_true", help="fetch the MNIST family if missing")
+    p.add_argument("--limit", type=_int_at_least(1), default=None, help="use N examples per split")
+    p.add_argument("--plot", metavar="FILE.png", help="save a dashboard of the diagnostics")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("--save", metavar="CKPT", help="checkpoint after every epoch")
+    p.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (argument errors exit 2 through argparse)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = Config(
+        init=args.init, bias_init=args.bias_init, activation=args.activation, depth=args.depth,
+        width=args.width, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+        batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, data=args.data,
+        download=args.download, limit=args.limit,
+    )  # fmt: skip
+    try:
+        experiment.validate(config)
+    except ConfigError as error:
+        parser.error(f"argument --{error.field.replace('_', '-')}: {error.reason}")
+    if args.plot:
+        from tinynet.plotting import require_matplotlib
+
+        try:
+            require_matplotlib()
+        except ImportError as error:
+            parser.error(f"argument --plot: {error}")
+    if args.resume and not os.path.isfile(args.resume):
+        parser.error(f"argument --resume: no such checkpoint file: {args.resume!r}")
+
+    out = sys.stderr if args.json else sys.stdout
+
+    def say(line: str = "") -> None:
+        print(line, file=out, flush=True)
+
+    try:
+        dataset = experiment.load_dataset(config.data, config.limit, config.download)
+    except (OSError, ValueError) as error:
+        parser.error(f"argument --data: {error}")
+    say(experiment.describe(config, dataset))
+    say(f"data: {dataset.name}, {len(dataset.x_train)} train / {len(dataset.x_test)} test examples "
+        f"({dataset.seconds:.1f} s)")  # fmt: skip
+    try:
+        result = experiment.run(
+            config, progress=not args.no_progress, log=say, checkpoint=args.save,
+            resume=args.resume, dataset=dataset,
+        )  # fmt: skip
+    except (OSError, ValueError) as error:  # e.g. a checkpoint of another model
+        parser.error(str(error))
+    say()
+    say(result.report())
+    if args.plot:
+        from tinynet.plotting import plot_dashboard
+
+        plot_dashboard(result.monitor, result.fit, args.plot)
+        say(f"\nplot saved to {args.plot}")
+    say()
+    say(experiment.summary(result))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+    return 1 if result.diverged else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

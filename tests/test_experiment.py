@@ -1,0 +1,115 @@
+"""The library side of examples/train.py: model building, config validation, data preparation, run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tinynet import experiment, nn, optim
+from tinynet.experiment import Config, ConfigError, Dataset, build_mlp, validate
+
+
+def test_build_mlp_structure_and_seeded_init():
+    model = build_mlp(12, 4, depth=3, width=8, activation="tanh", init="he", rng=5)
+    kinds = [type(m).__name__ for m in model]
+    assert kinds == ["Linear", "Tanh", "Linear", "Tanh", "Linear", "Tanh", "Linear"]
+    assert [m.weight.shape for m in model if isinstance(m, nn.Linear)] == [
+        (12, 8), (8, 8), (8, 8), (8, 4)
+    ]  # fmt: skip
+    again = build_mlp(12, 4, depth=3, width=8, activation="tanh", init="he", rng=5)
+    for a, b in zip(model.parameters(), again.parameters(), strict=True):
+        assert np.array_equal(a.data, b.data)
+    assert len(build_mlp(5, 3, depth=0)) == 1  # linear softmax classifier
+
+
+def test_build_mlp_lsuv_needs_data_and_gets_unit_variance():
+    with pytest.raises(ValueError, match="data-dependent"):
+        build_mlp(10, 3, depth=2, width=16, init="lsuv")
+    x = np.random.default_rng(0).standard_normal((256, 10)).astype(np.float32)
+    model = build_mlp(10, 3, depth=2, width=16, init="lsuv", rng=0, data=x)
+    first = model[0](x).data
+    assert abs(first.var() - 1.0) < 0.1
+
+
+def test_make_optimizer_defaults():
+    params = list(build_mlp(3, 2, depth=1, width=4).parameters())
+    sgd = experiment.make_optimizer("sgd", params)
+    assert isinstance(sgd, optim.SGD) and sgd.param_groups[0]["momentum"] == 0.9
+    adam = experiment.make_optimizer("adam", params, lr=0.005)
+    assert isinstance(adam, optim.Adam) and adam.param_groups[0]["lr"] == 0.005
+    with pytest.raises(ValueError, match="closest match: 'adagrad'"):
+        experiment.make_optimizer("adagrd", params)
+    with pytest.raises(ValueError, match="adam takes no momentum"):
+        experiment.make_optimizer("adam", params, momentum=0.5)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "text"),
+    [
+        ({"init": "xavierr"}, "init", "Did you mean 'xavier'?"),
+        ({"bias_init": "zeroes"}, "bias_init", "unknown initializer"),
+        ({"activation": "tahn"}, "activation", "closest match: 'tanh'"),
+        ({"optimizer": "sgdd"}, "optimizer", "closest match: 'sgd'"),
+        ({"data": "mnsit"}, "data", "closest match: 'mnist'"),
+        ({"depth": -1}, "depth", "must be an int >= 0"),
+        ({"batch_size": 0}, "batch_size", "must be an int >= 1"),
+        ({"lr": -0.1}, "lr", "must be a positive number"),
+        ({"momentum": 1.5}, "momentum", "must be in [0, 1)"),
+        ({"optimizer": "adam", "momentum": 0.9}, "momentum", "adam takes no momentum"),
+        ({"limit": 0}, "limit", "must be an int >= 1"),
+    ],
+)
+def test_validate_names_the_bad_field(changes, field, text):
+    with pytest.raises(ConfigError) as info:
+        validate(Config(**changes))
+    assert info.value.field == field
+    assert text in info.value.reason
+
+
+def test_validate_accepts_specs_and_paths(tmp_path):
+    assert validate(Config(init="normal(std=0.5)", activation="selu", optimizer="adam"))
+    assert validate(Config(data=str(tmp_path)))  # an existing path is a dataset candidate
+
+
+def test_load_dataset_standardizes_with_training_statistics(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYNET_CACHE", str(tmp_path))
+    data = experiment.load_dataset("synthetic", limit=200)
+    assert data.x_train.shape == (200, 784) and data.x_test.shape == (200, 784)
+    assert data.x_train.dtype == np.float32 and data.y_train.dtype == np.int64
+    assert abs(float(data.x_train.mean())) < 1e-4
+    assert float(data.x_train.std()) == pytest.approx(1.0, abs=1e-4)
+    assert data.n_classes == 10 and data.in_features == 784
+
+
+def _tiny_dataset() -> Dataset:
+    rng = np.random.default_rng(3)
+    centres = 3 * rng.standard_normal((3, 6))
+    y = rng.integers(0, 3, 150)
+    x = (centres[y] + rng.standard_normal((150, 6))).astype(np.float32)
+    return Dataset("blobs", x[:120], y[:120], x[120:], y[120:])
+
+
+def test_run_report_and_json():
+    config = Config(depth=2, width=8, epochs=2, batch_size=16, lr=0.05, probe_size=32)
+    lines = []
+    result = experiment.run(config, progress=False, log=lines.append, dataset=_tiny_dataset())
+    assert len(lines) == 2 and lines[1].startswith("epoch 2/2")
+    assert result.fit.test_accuracy > 0.8
+    assert [r["step"] for r in result.monitor.history] == [0, 8, 16]
+    report = result.report()
+    assert "Findings at initialization:" in report and "Findings at step 16:" in report
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["config"]["width"] == 8 and data["data"]["n_train"] == 120
+    assert data["findings"]["first"] == result.monitor.findings("first")
+    assert "updates" not in data["monitor"]
+    assert experiment.summary(result).startswith("test accuracy ")
+    assert experiment.describe(config, result.dataset).startswith("MLP 6-8-8-3 (relu), init xavier")
+
+
+def test_summary_of_a_diverged_run():
+    config = Config(depth=1, width=8, epochs=2, batch_size=16, lr=1e6, probe_size=32)
+    result = experiment.run(config, progress=False, log=lambda line: None, dataset=_tiny_dataset())
+    assert result.diverged
+    assert experiment.summary(result).startswith("stopped: training diverged at step ")

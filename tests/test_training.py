@@ -1,0 +1,170 @@
+"""fit/evaluate: learning, evaluation by hand, divergence detection, checkpoints and resume."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from tinynet import nn, optim
+from tinynet.diagnostics import Monitor
+from tinynet.training import DivergenceError, evaluate, fit
+
+RNG = np.random.default_rng(11)
+CENTRES = 3.0 * RNG.standard_normal((3, 8))
+LABELS = RNG.integers(0, 3, 240)
+X = (CENTRES[LABELS] + RNG.standard_normal((240, 8))).astype(np.float32)
+TRAIN, TEST = (X[:180], LABELS[:180]), (X[180:], LABELS[180:])
+
+
+def _model(seed: int = 0) -> nn.Sequential:
+    tn.manual_seed(seed)
+    return nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 3))
+
+
+def test_fit_learns_separable_blobs_and_reports_history(capsys):
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    result = fit(model, opt, TRAIN, TEST, epochs=3, batch_size=32, progress=False, rng=0)
+    assert not result.diverged and result.message is None
+    assert result.steps == 3 * math.ceil(180 / 32)
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert result.test_accuracy > 0.9
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    out = capsys.readouterr()
+    assert len(out.out.splitlines()) == 3 and out.out.startswith("epoch 1/3  train loss")
+    assert out.err == ""  # progress=False: no bars
+
+
+def test_progress_bars_go_to_stderr(capsys):
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    fit(model, opt, TRAIN, epochs=1, batch_size=64, progress=True, rng=0)
+    captured = capsys.readouterr()
+    assert "epoch" in captured.err and captured.out.startswith("epoch 1/1")
+
+
+def test_evaluate_by_hand():
+    tn.set_default_dtype(np.float64)
+    model = nn.Sequential(nn.Linear(2, 2))
+    model[0].weight.data = np.eye(2)
+    model[0].bias.data = np.zeros(2)
+    x = np.array([[2.0, 0.0], [0.0, 1.0], [3.0, 1.0]])
+    y = np.array([0, 0, 0])
+    loss, acc = evaluate(model, x, y, batch_size=2)
+    logsumexp = np.log(np.exp(x).sum(axis=1))
+    assert loss == pytest.approx(np.mean(logsumexp - x[:, 0]))
+    assert acc == pytest.approx(2 / 3)
+    assert model.training  # mode restored
+
+
+def test_fit_with_monitor_records_every_epoch():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    steps = math.ceil(180 / 60)
+    monitor = Monitor(model, X[:32], LABELS[:32], every=steps)
+    result = fit(model, opt, TRAIN, epochs=2, batch_size=60, monitor=monitor, progress=False, rng=0)
+    assert [r["step"] for r in monitor.history] == [0, steps, 2 * steps]
+    assert len(monitor.updates["0.weight"]) == result.steps == 2 * steps
+    assert all(v is not None for _, v in monitor.updates["0.weight"])
+
+
+def test_divergence_stops_with_one_message(capsys):
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=1e6)
+    result = fit(model, opt, TRAIN, TEST, epochs=5, batch_size=16, progress=False, rng=0)
+    assert result.diverged and result.history == []
+    d = result.divergence
+    reasons = ("exploding loss", "nan loss", "inf loss", "non-finite gradient")
+    assert d.step >= 2 and d.reason in reasons
+    assert d.layer is not None and d.layer.endswith(("weight", "bias"))
+    assert f"training diverged at step {d.step} (epoch 1, batch {d.step})" in d.message
+    assert "blew up first in layer" in d.message
+    assert "learning rate" in d.message and "lr=1e+06" in d.message
+    assert "initial" in d.message
+    assert all(np.isfinite(p.data).all() for p in model.parameters())  # bad update never applied
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed == [d.message]  # no wall of nan lines
+
+
+def test_nan_loss_at_the_first_step():
+    model = _model()
+    model[0].weight.data[0, 0] = np.nan
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    result = fit(model, opt, TRAIN, epochs=2, batch_size=32, progress=False, verbose=False, rng=0)
+    assert result.diverged and result.divergence.step == 1 and result.steps == 0
+    assert result.divergence.reason == "nan loss"
+    assert "the loss became nan" in result.message
+
+
+def test_divergence_can_raise():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=1e6)
+    with pytest.raises(DivergenceError, match="training diverged at step") as info:
+        fit(model, opt, TRAIN, epochs=2, batch_size=16, progress=False, verbose=False,
+            on_divergence="raise", rng=0)  # fmt: skip
+    assert info.value.result.diverged and info.value.divergence.step >= 2
+
+
+def _train(epochs, *, checkpoint=None, resume=None, seed=0):
+    """Dropout draws from the default Generator, so a checkpoint must restore its state too."""
+    tn.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3))
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    result = fit(
+        model, opt, TRAIN, TEST, epochs=epochs, batch_size=32, progress=False, verbose=False,
+        checkpoint=checkpoint, resume=resume, scheduler=sched, rng=seed,
+    )  # fmt: skip
+    return model, result
+
+
+def test_resume_is_bit_identical(tmp_path):
+    straight, full = _train(3)
+    path = tmp_path / "ckpt.npz"
+    _train(1, checkpoint=path)
+    assert path.exists()
+    resumed, rest = _train(3, resume=path)
+    pairs = zip(straight.named_parameters(), resumed.named_parameters(), strict=True)
+    for (name, a), (_, b) in pairs:
+        assert np.array_equal(a.data, b.data), name
+    assert rest.steps == full.steps
+    assert [h["epoch"] for h in rest.history] == [1, 2, 3]
+    assert rest.history[-1]["test_loss"] == full.history[-1]["test_loss"]
+    assert rest.history[-1]["lr"] == pytest.approx(0.01 * 0.5**3)
+
+
+def test_resume_rejects_other_files(tmp_path):
+    path = tmp_path / "other.npz"
+    tn.save({"weights": np.zeros(3)}, path)
+    model = _model()
+    with pytest.raises(ValueError, match="is not a checkpoint written by fit"):
+        fit(model, optim.SGD(model.parameters(), lr=0.1), TRAIN, epochs=1, resume=path,
+            progress=False)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"epochs": -1}, "epochs must be an int >= 0"),
+        ({"batch_size": 0}, "batch_size must be an int >= 1"),
+        ({"on_divergence": "ignore"}, "on_divergence must be 'stop' or 'raise'"),
+        ({"train_data": (X, LABELS[:5])}, "has 240 inputs but 5 targets"),
+        ({"train_data": X}, "must be a pair"),
+    ],
+)
+def test_fit_bad_arguments(kwargs, match):
+    model = _model()
+    args = {"train_data": TRAIN, **kwargs}
+    with pytest.raises((ValueError, TypeError), match=match):
+        fit(model, optim.SGD(model.parameters(), lr=0.1), progress=False, **args)
+
+
+def test_zero_epochs_trains_nothing():
+    model = _model()
+    before = [p.data.copy() for p in model.parameters()]
+    result = fit(model, optim.SGD(model.parameters(), lr=0.1), TRAIN, epochs=0, progress=False)
+    assert result.steps == 0 and result.history == []
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.parameters(), strict=True))

@@ -1,0 +1,638 @@
+"""The training loop: epochs of mini-batches, progress bars, evaluation, checkpoints, divergence.
+
+:func:`fit` trains a model on ``(x, y)`` arrays and returns a :class:`FitResult`; :func:`evaluate`
+measures loss and accuracy without recording a graph. When the loss turns NaN/inf or explodes, or a
+gradient is not finite, training stops *before* the bad update with one message that names the step,
+the layer whose gradient blew up first and the likely causes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .function import no_grad
+from .random import as_generator, default_generator
+from .tensor import Tensor
+
+__all__ = ["Divergence", "DivergenceError", "FitResult", "evaluate", "fit"]
+
+CHECKPOINT_FORMAT = "tinynet-fit-1"
+
+
+@dataclass
+class Divergence:
+    """Where and why training stopped.
+
+    ``reason`` is ``"nan loss"``, ``"inf loss"``, ``"exploding loss"`` or ``"non-finite gradient"``;
+    ``layer`` names the parameter whose gradient blew up first (None if unknown).
+    """
+
+    step: int
+    epoch: int
+    batch: int
+    reason: str
+    loss: float
+    layer: str | None
+    message: str
+
+
+class DivergenceError(RuntimeError):
+    """Raised by :func:`fit` with ``on_divergence="raise"``; see ``.divergence`` and ``.result``."""
+
+    def __init__(self, divergence: Divergence, result: FitResult) -> None:
+        super().__init__(divergence.message)
+        self.divergence = divergence
+        self.result = result
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` did.
+
+    Attributes
+    ----------
+    history
+        One dict per completed epoch: ``epoch``, ``step``, ``train_loss``, ``train_accuracy``
+        (running means over the epoch's batches), ``test_loss``, ``test_accuracy`` (None without
+        test data), ``lr`` and ``seconds`` (wall time of the epoch, evaluation included).
+    steps
+        Optimizer steps taken in total (resumed runs included).
+    diverged, divergence
+        True and the details when training stopped on divergence.
+    monitor
+        The :class:`tinynet.diagnostics.Monitor` passed in, if any.
+    """
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    diverged: bool = False
+    divergence: Divergence | None = None
+    monitor: Any = None
+
+    @property
+    def epochs(self) -> int:
+        """Number of completed epochs."""
+        return self.history[-1]["epoch"] if self.history else 0
+
+    @property
+    def message(self) -> str | None:
+        """The divergence message, or None."""
+        return self.divergence.message if self.divergence else None
+
+    @property
+    def test_accuracy(self) -> float | None:
+        """Test accuracy after the last completed epoch (None if unknown)."""
+        return self.history[-1]["test_accuracy"] if self.history else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the monitor is not included; use ``monitor.to_dict()``)."""
+        div = None
+        if self.divergence is not None:
+            d = self.divergence
+            div = {
+                "step": d.step,
+                "epoch": d.epoch,
+                "batch": d.batch,
+                "reason": d.reason,
+                "loss": d.loss if math.isfinite(d.loss) else str(d.loss),
+                "layer": d.layer,
+                "message": d.message,
+            }
+        return {
+            "history": self.history,
+            "steps": self.steps,
+            "epochs": self.epochs,
+            "seconds": self.seconds,
+            "diverged": self.diverged,
+            "divergence": div,
+        }
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _arrays(data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(f"fit: {name} must be a pair (x, y) of arrays, got {type(data).__name__}")
+    x, y = (d.data if isinstance(d, Tensor) else np.asarray(d) for d in data)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"fit: {name} has no examples (x shape {x.shape})")
+    if len(x) != len(y):
+        raise ValueError(f"fit: {name} has {len(x)} inputs but {len(y)} targets")
+    return x, y
+
+
+def _param_dtype(model: Any) -> np.dtype:
+    for p in model.parameters():
+        return p.data.dtype
+    from .tensor import get_default_dtype
+
+    return get_default_dtype()
+
+
+def _as_input(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return x if x.dtype == dtype else x.astype(dtype)
+
+
+def _default_loss() -> Callable[[Tensor, Any], Tensor]:
+    from .nn import functional as F
+
+    return F.cross_entropy
+
+
+def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"fit: {name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _accuracy(output: np.ndarray, y: np.ndarray) -> float | None:
+    if output.ndim != 2 or y.ndim != 1 or y.dtype.kind not in "iu":
+        return None
+    return float(np.mean(output.argmax(axis=1) == y))
+
+
+def evaluate(
+    model: Any,
+    x: Any,
+    y: Any,
+    *,
+    batch_size: int = 1000,
+    loss: Callable[[Tensor, Any], Tensor] | None = None,
+) -> tuple[float, float | None]:
+    """Mean loss and accuracy of ``model`` on ``(x, y)``, in eval mode, under ``no_grad``.
+
+    ``loss = Σ_batches mean_loss(batch) · |batch| / N``; accuracy is the fraction of
+    ``argmax(output) == y`` (None when the outputs are not ``(N, C)`` scores for integer labels).
+    The model's train/eval mode is restored afterwards.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` and ``y`` differ in length or are empty, or ``batch_size < 1``.
+    """
+    x_arr, y_arr = _arrays((x, y), "evaluate data")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    loss_fn = loss or _default_loss()
+    dtype = _param_dtype(model)
+    was_training = getattr(model, "training", False)
+    model.eval()
+    total, correct, counted = 0.0, 0.0, True
+    try:
+        with no_grad():
+            for start in range(0, len(x_arr), batch_size):
+                xb = _as_input(x_arr[start : start + batch_size], dtype)
+                yb = y_arr[start : start + batch_size]
+                out = model(Tensor(xb))
+                total += float(loss_fn(out, yb).data) * len(xb)
+                acc = _accuracy(out.data, yb)
+                if acc is None:
+                    counted = False
+                else:
+                    correct += acc * len(xb)
+    finally:
+        model.train(was_training)
+    n = len(x_arr)
+    return total / n, (correct / n if counted else None)
+
+
+class _GradTracker:
+    """Per-parameter gradient norms at every step, to find the gradient that blew up first."""
+
+    def __init__(self, model: Any, blowup: float) -> None:
+        self.named = list(model.named_parameters())
+        self.layer_of = _layer_numbers(model)
+        self.steps: list[int] = []
+        self.norms: list[np.ndarray] = []
+        self.blowup = blowup
+
+    def add(self, step: int) -> bool:
+        """Record this step's gradient norms; False when one of them is not finite."""
+        norms = np.empty(len(self.named))
+        for i, (_, p) in enumerate(self.named):
+            g = p.grad
+            if g is None:
+                norms[i] = 0.0
+            else:
+                flat = g.ravel()
+                sq = float(flat @ flat)
+                if math.isinf(sq):  # float32 squares overflow long before the norm does
+                    sq = float(np.dot(flat.astype(np.float64), flat.astype(np.float64)))
+                norms[i] = math.sqrt(sq)
+        self.steps.append(step)
+        self.norms.append(norms)
+        return bool(np.isfinite(norms).all())
+
+    def culprit(self) -> tuple[str, str] | None:
+        """(parameter name, description) of the gradient that blew up first; None if no history.
+
+        A gradient *blows up* at the first step where its norm is not finite or exceeds
+        ``blowup`` times its norm at the first recorded step; among those of that step, the one
+        that grew most is named.
+        """
+        if not self.norms:
+            return None
+        table = np.vstack(self.norms)  # (steps, params)
+        base = table[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.where(
+                base > 0, table / np.where(base > 0, base, 1.0), np.where(table > 0, np.inf, 1.0)
+            )
+        growth = np.where(np.isfinite(table), growth, np.inf)
+        blown = growth > self.blowup
+        if blown.any():
+            row = int(np.argmax(blown.any(axis=1)))  # first step where any gradient blew up
+        else:
+            row = len(table) - 1
+        col = int(np.nanargmax(np.where(np.isnan(growth[row]), -np.inf, growth[row])))
+        name = self.named[col][0]
+        layer = self.layer_of.get(name)
+        where = f"layer {layer} ({name})" if layer is not None else name
+        value = table[row, col]
+        if not math.isfinite(value):
+            desc = f"{where}: its gradient became {value} at step {self.steps[row]}"
+        elif row == 0 or base[col] == 0:
+            desc = f"{where}: gradient norm {value:.3g} at step {self.steps[row]}, the largest"
+        else:
+            from .diagnostics import format_ratio
+
+            desc = (
+                f"{where}: gradient norm {value:.3g} at step {self.steps[row]}, "
+                f"{format_ratio(float(growth[row, col]))} its value at step {self.steps[0]}"
+            )
+        return name, desc
+
+
+def _layer_numbers(model: Any) -> dict[str, int]:
+    """Parameter name → 1-based number of the layer (module with fans() and weight) that owns it."""
+    out: dict[str, int] = {}
+    number = 0
+    for mod_name, module in model.named_modules():
+        if callable(getattr(module, "fans", None)) and getattr(module, "weight", None) is not None:
+            number += 1
+            for p_name, _ in module.named_parameters():
+                out[f"{mod_name}.{p_name}" if mod_name else p_name] = number
+    return out
+
+
+def _learning_rates(optimizer: Any) -> list[float]:
+    return [float(g["lr"]) for g in getattr(optimizer, "param_groups", []) if "lr" in g]
+
+
+class _Guard:
+    """The divergence tests of one step: the loss first, then (after backward) the gradients."""
+
+    def __init__(self, explode_factor: float) -> None:
+        self.explode_factor = explode_factor
+        self.first_loss: float | None = None
+        self.first_step = 0
+
+    def check_loss(self, value: float, step: int) -> str | None:
+        if self.first_loss is None:
+            self.first_loss, self.first_step = value, step
+        if math.isnan(value):
+            return "nan loss"
+        if math.isinf(value):
+            return "inf loss"
+        if value > self.explode_factor * max(self.first_loss, 1.0):
+            return "exploding loss"
+        return None
+
+    @staticmethod
+    def check_gradients(finite: bool) -> str | None:
+        return None if finite else "non-finite gradient"
+
+
+class _Running:
+    """Running mean loss and accuracy over the batches of one epoch."""
+
+    def __init__(self) -> None:
+        self.seen, self.loss_sum, self.correct, self.acc_known = 0, 0.0, 0.0, True
+
+    def add(self, loss: float, output: np.ndarray, y: np.ndarray) -> None:
+        n = len(y)
+        self.seen += n
+        self.loss_sum += loss * n
+        acc = _accuracy(output, y)
+        if acc is None:
+            self.acc_known = False
+        else:
+            self.correct += acc * n
+
+    def loss(self) -> float | None:
+        return self.loss_sum / self.seen if self.seen else None
+
+    def accuracy(self) -> float | None:
+        return self.correct / self.seen if self.acc_known and self.seen else None
+
+    def text(self) -> str:
+        acc = self.accuracy()
+        loss = self.loss()
+        return (f"loss {loss:.4f}" if loss is not None else "") + (
+            f" acc {100 * acc:.1f}%" if acc is not None else ""
+        )
+
+
+def _diverged(
+    reason: str, loss: float, step: int, epoch: int, batch: int, guard: _Guard,
+    tracker: _GradTracker, optimizer: Any,
+) -> Divergence:  # fmt: skip
+    culprit = tracker.culprit()
+    what = {
+        "nan loss": "the loss became nan",
+        "inf loss": f"the loss became {loss}",
+        "exploding loss": f"the loss exploded to {loss:.3g}",
+        "non-finite gradient": f"a gradient became non-finite (loss {loss:.3g})",
+    }[reason]
+    text = f"training diverged at step {step} (epoch {epoch}, batch {batch}): {what}"
+    if guard.first_loss is not None and step > guard.first_step:
+        text += f" (it was {guard.first_loss:.3g} at step {guard.first_step})"
+    text += ". "
+    if culprit:
+        text += f"The gradient blew up first in {culprit[1]}. "
+    lrs = _learning_rates(optimizer)
+    lr_text = f" (lr={lrs[0]:g}: try 10× to 100× smaller)" if lrs else ""
+    text += (
+        f"Likely causes: a learning rate too high for this network{lr_text}, or initial weights "
+        "too large (check the init scale: xavier, he or lecun keep activations near unit "
+        "variance). Gradient clipping (nn.utils.clip_grad_norm_) also caps such steps."
+    )
+    return Divergence(step, epoch, batch, reason, loss, culprit[0] if culprit else None, text)
+
+
+# ------------------------------------------------------------------------------------------ fit
+def fit(
+    model: Any,
+    optimizer: Any,
+    train_data: tuple[Any, Any],
+    test_data: tuple[Any, Any] | None = None,
+    *,
+    epochs: int = 1,
+    batch_size: int = 64,
+    loss: Callable[[Tensor, Any], Tensor] | None = None,
+    monitor: Any = None,
+    progress: bool = True,
+    checkpoint: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    scheduler: Any = None,
+    rng: np.random.Generator | int | None = None,
+    on_divergence: str = "stop",
+    explode_factor: float = 100.0,
+    verbose: bool = True,
+    log: Callable[[str], None] | None = None,
+    eval_batch_size: int = 1000,
+) -> FitResult:
+    """Train ``model`` with ``optimizer`` for ``epochs`` epochs of shuffled mini-batches.
+
+    Each step: ``out = model(x_batch)``, ``L = loss(out, y_batch)`` (cross-entropy by default),
+    ``optimizer.zero_grad()``, ``L.backward()``, ``optimizer.step()``, then
+    ``monitor.on_step(step)``. After each epoch: evaluation on ``test_data`` (:func:`evaluate`),
+    ``scheduler.step()``, one printed line, and a checkpoint when ``checkpoint`` is set.
+
+    Parameters
+    ----------
+    train_data, test_data
+        ``(x, y)`` numpy arrays (or Tensors); ``x`` is converted to the model's parameter dtype.
+    monitor
+        A :class:`tinynet.diagnostics.Monitor` on this model, or None.
+    progress
+        Show tqdm bars (epochs, and batches with running loss and accuracy) on stderr; False
+        silences them.
+    checkpoint
+        Path of a ``.npz`` checkpoint written (atomically, by ``tn.save``) after every epoch: model,
+        optimizer and scheduler state, epoch, step, shuffling seed, default-generator state and
+        history.
+    resume
+        Path of such a checkpoint to continue from; training runs the remaining epochs up to
+        ``epochs`` and gives bit-identical parameters to an uninterrupted run.
+    rng
+        Seed or Generator for shuffling: epoch ``e`` is shuffled with ``default_rng([seed, e])``,
+        where the seed is drawn once from ``rng`` (stored in checkpoints).
+    on_divergence
+        ``"stop"`` returns a result with ``diverged=True`` and the message; ``"raise"`` raises
+        :class:`DivergenceError`.
+    explode_factor
+        The loss *explodes* when it exceeds ``explode_factor · max(first loss, 1)``.
+    verbose, log
+        Print one line per epoch (and the divergence message) through ``log`` (default: stdout).
+
+    Raises
+    ------
+    ValueError
+        For bad sizes, mismatched data, an unknown ``on_divergence``, or a checkpoint that does not
+        fit.
+    DivergenceError
+        On divergence with ``on_divergence="raise"``.
+    """
+    from .data import DataLoader
+
+    x_train, y_train = _arrays(train_data, "train_data")
+    test = _arrays(test_data, "test_data") if test_data is not None else None
+    epochs = _check_positive_int(epochs, "epochs", minimum=0)
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    if on_divergence not in ("stop", "raise"):
+        raise ValueError(f"fit: on_divergence must be 'stop' or 'raise', got {on_divergence!r}")
+    if not explode_factor > 1:
+        raise ValueError(f"fit: explode_factor must be > 1, got {explode_factor!r}")
+    loss_fn = loss or _default_loss()
+    dtype = _param_dtype(model)
+    x_train = _as_input(x_train, dtype)
+    emit = _emitter(verbose, log, progress)
+
+    result = FitResult(monitor=monitor)
+    start_epoch, step = 0, 0
+    seed = int(as_generator(rng).integers(2**62)) if resume is None else None
+    if resume is not None:
+        start_epoch, step, seed, result.history = _resume(resume, model, optimizer, scheduler)
+        result.steps = step
+        if monitor is not None and hasattr(monitor, "rebase"):
+            monitor.rebase()
+    assert seed is not None
+
+    tracker = _GradTracker(model, blowup=explode_factor)
+    guard = _Guard(explode_factor)
+    started = time.perf_counter()
+    tqdm = _tqdm()
+    epoch_bar = tqdm(
+        total=epochs, initial=min(start_epoch, epochs), desc="epochs", unit="epoch",
+        disable=not progress, file=sys.stderr, dynamic_ncols=True,
+    )  # fmt: skip
+    try:
+        for epoch in range(start_epoch + 1, epochs + 1):
+            epoch_start = time.perf_counter()
+            rng_e = np.random.default_rng([seed, epoch])
+            loader = DataLoader(x_train, y_train, batch_size, shuffle=True, rng=rng_e)
+            model.train()
+            running = _Running()
+            batch_bar = tqdm(
+                total=len(loader), desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
+                disable=not progress, file=sys.stderr, dynamic_ncols=True,
+            )  # fmt: skip
+            refresh = max(1, len(loader) // 50)
+            try:
+                for batch, (xb, yb) in enumerate(loader, start=1):
+                    step += 1
+                    out = model(Tensor(_as_input(np.asarray(xb), dtype)))
+                    loss_t = loss_fn(out, yb)
+                    value = float(loss_t.data)
+                    optimizer.zero_grad()
+                    reason = guard.check_loss(value, step)
+                    if reason in (None, "exploding loss"):  # finite: its gradients say where
+                        loss_t.backward()
+                        finite = tracker.add(step)
+                        reason = reason or guard.check_gradients(finite)
+                    if reason is not None:
+                        result.divergence = _diverged(
+                            reason, value, step, epoch, batch, guard, tracker, optimizer
+                        )
+                        result.diverged = True
+                        break
+                    optimizer.step()
+                    result.steps = step
+                    if monitor is not None:
+                        monitor.on_step(step)
+                    running.add(value, out.data, np.asarray(yb))
+                    batch_bar.update(1)
+                    if progress and batch % refresh == 0:
+                        batch_bar.set_postfix_str(running.text(), refresh=False)
+            finally:
+                batch_bar.close()
+            if result.diverged:
+                break
+            if scheduler is not None:
+                scheduler.step()
+            entry = _epoch_entry(
+                model, optimizer, test, loss_fn, eval_batch_size, epoch, step, running,
+                time.perf_counter() - epoch_start,
+            )  # fmt: skip
+            result.history.append(entry)
+            emit(_epoch_line(entry, epochs))
+            epoch_bar.update(1)
+            if checkpoint is not None:
+                _save_checkpoint(
+                    checkpoint, model, optimizer, scheduler, epoch, step, seed, result.history
+                )
+    finally:
+        epoch_bar.close()
+    result.seconds = time.perf_counter() - started
+    if result.divergence is not None:
+        emit(result.divergence.message)
+        if on_divergence == "raise":
+            raise DivergenceError(result.divergence, result)
+    return result
+
+
+def _epoch_entry(
+    model: Any, optimizer: Any, test: tuple[np.ndarray, np.ndarray] | None, loss_fn: Any,
+    eval_batch_size: int, epoch: int, step: int, running: _Running, seconds_so_far: float,
+) -> dict[str, Any]:  # fmt: skip
+    began = time.perf_counter()
+    test_loss = test_acc = None
+    if test is not None:
+        test_loss, test_acc = evaluate(
+            model, test[0], test[1], batch_size=eval_batch_size, loss=loss_fn
+        )
+    lrs = _learning_rates(optimizer)
+    return {
+        "epoch": epoch,
+        "step": step,
+        "train_loss": running.loss(),
+        "train_accuracy": running.accuracy(),
+        "test_loss": test_loss,
+        "test_accuracy": test_acc,
+        "lr": lrs[0] if lrs else None,
+        "seconds": seconds_so_far + time.perf_counter() - began,
+    }
+
+
+def _epoch_line(entry: dict[str, Any], epochs: int) -> str:
+    width = len(str(epochs))
+    parts = [f"epoch {entry['epoch']:>{width}}/{epochs}", f"train loss {entry['train_loss']:.4f}"]
+    if entry["train_accuracy"] is not None:
+        parts.append(f"acc {100 * entry['train_accuracy']:5.2f}%")
+    if entry["test_loss"] is not None:
+        parts.append(f"test loss {entry['test_loss']:.4f}")
+    if entry["test_accuracy"] is not None:
+        parts.append(f"acc {100 * entry['test_accuracy']:5.2f}%")
+    if entry["lr"] is not None:
+        parts.append(f"lr {entry['lr']:.3g}")
+    parts.append(f"{entry['seconds']:.1f} s")
+    return "  ".join(parts)
+
+
+def _tqdm() -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm
+
+
+def _emitter(
+    verbose: bool, log: Callable[[str], None] | None, progress: bool
+) -> Callable[[str], None]:
+    if not verbose:
+        return lambda line: None
+    if log is not None:
+        return log
+    if progress:
+        tqdm = _tqdm()
+        return lambda line: tqdm.write(line, file=sys.stdout)
+    return lambda line: print(line, flush=True)
+
+
+# ------------------------------------------------------------------------------- checkpoints
+def _save_checkpoint(
+    path: str | os.PathLike[str], model: Any, optimizer: Any, scheduler: Any, epoch: int, step: int,
+    seed: int, history: list[dict[str, Any]],
+) -> None:  # fmt: skip
+    from .serialization import save
+
+    state: dict[str, Any] = {
+        "format": CHECKPOINT_FORMAT,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "epoch": epoch,
+        "step": step,
+        "seed": str(seed),
+        "history": json.dumps(history),
+        "default_rng": json.dumps(default_generator().bit_generator.state),
+    }
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+    save(state, path)
+
+
+def _resume(
+    path: str | os.PathLike[str], model: Any, optimizer: Any, scheduler: Any
+) -> tuple[int, int, int, list[dict[str, Any]]]:
+    from .serialization import load
+
+    state = load(path)
+    found = state.get("format") if isinstance(state, dict) else type(state).__name__
+    if found != CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"fit: resume={str(path)!r} is not a checkpoint written by fit(checkpoint=...) "
+            f"(expected format {CHECKPOINT_FORMAT!r}, got {found!r})"
+        )
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        if "scheduler" not in state:
+            raise ValueError(
+                f"fit: resume={str(path)!r} holds no scheduler state, but a scheduler was given"
+            )
+        scheduler.load_state_dict(state["scheduler"])
+    default_generator().bit_generator.state = json.loads(str(state["default_rng"]))
+    return (
+        int(state["epoch"]),
+        int(state["step"]),
+        int(str(state["seed"])),
+        json.loads(str(state["history"])),
+    )
