@@ -19,6 +19,7 @@ import json
 import sys
 
 from tinynet import experiment, sweep
+from tinynet.cli import int_at_least, number
 from tinynet.experiment import Config, ConfigError
 
 #: the default network: deep enough that the schemes part ways, small enough that the full sweep
@@ -26,24 +27,6 @@ from tinynet.experiment import Config, ConfigError
 DEFAULTS = Config(depth=6, width=128, epochs=5)
 
 
-def _int_at_least(low: int):  # an argparse type: the parser names the flag in its error
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-
-    return parse
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,20 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--inits", default=None,
                    help="comma-separated init specs (default: every registered scheme)")  # fmt: skip
-    p.add_argument("--seeds", type=_int_at_least(1), default=1, help="seeds per scheme (K)")
-    p.add_argument("--jobs", type=_int_at_least(1), default=sweep.default_jobs(),
+    p.add_argument("--seeds", type=int_at_least(1), default=1, help="seeds per scheme (K)")
+    p.add_argument("--jobs", type=int_at_least(1), default=sweep.default_jobs(),
                    help="worker processes (default: the number of cores)")  # fmt: skip
     p.add_argument("--activation", default=d.activation, help=", ".join(experiment.ACTIVATIONS))
-    p.add_argument("--depth", type=_int_at_least(0), default=d.depth, help="hidden layers")
-    p.add_argument("--width", type=_int_at_least(1), default=d.width, help="units per hidden layer")
+    p.add_argument("--depth", type=int_at_least(0), default=d.depth, help="hidden layers")
+    p.add_argument("--width", type=int_at_least(1), default=d.width, help="units per hidden layer")
     p.add_argument("--optimizer", default=d.optimizer, help=", ".join(experiment.OPTIMIZERS))
-    p.add_argument("--lr", type=_float, default=None, help="learning rate (default per optimizer)")
-    p.add_argument("--momentum", type=_float, default=None, help="SGD/RMSprop momentum")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=d.batch_size)
-    p.add_argument("--epochs", type=_int_at_least(1), default=d.epochs)
+    p.add_argument("--lr", type=number, default=None, help="learning rate (default per optimizer)")
+    p.add_argument("--momentum", type=number, default=None, help="SGD/RMSprop momentum")
+    p.add_argument("--batch-size", type=int_at_least(1), default=d.batch_size)
+    p.add_argument("--epochs", type=int_at_least(1), default=d.epochs)
     p.add_argument("--seed", type=int, default=d.seed, help="first seed")
     p.add_argument("--data", default=d.data, help="synthetic, mnist, fashion, kmnist or a path")
-    p.add_argument("--limit", type=_int_at_least(1), default=None, help="use N examples per split")
+    p.add_argument("--limit", type=int_at_least(1), default=None, help="use N examples per split")
     p.add_argument("--plot", metavar="FILE.png", help="save a grid of loss curves, one per scheme")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--markdown", action="store_true", help="print the leaderboard as Markdown")

@@ -24,31 +24,11 @@ import os
 import sys
 
 from tinynet import experiment, studies, sweep
+from tinynet.cli import int_at_least, positive_number
 
 STUDIES = ("init", "train", "sigmoid", "jacobian")
 
 
-def _int_at_least(low: int):  # an argparse type: the parser names the flag in its error
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-
-    return parse
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
 
 
 def _int_list(text: str) -> list[int]:
@@ -73,26 +53,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--activations", default=",".join(studies.DEPTH_ACTIVATIONS))
     g.add_argument("--inits", default=",".join(studies.DEPTH_INITS),
                    help="init specs or presets (pytorch, keras, flax)")  # fmt: skip
-    g.add_argument("--depth", type=_int_at_least(1), default=32, help="hidden layers")
-    g.add_argument("--width", type=_int_at_least(1), default=128, help="units per hidden layer")
-    g.add_argument("--probe", type=_int_at_least(2), default=512, help="probe digits")
+    g.add_argument("--depth", type=int_at_least(1), default=32, help="hidden layers")
+    g.add_argument("--width", type=int_at_least(1), default=128, help="units per hidden layer")
+    g.add_argument("--probe", type=int_at_least(2), default=512, help="probe digits")
     g = p.add_argument_group("train: trainability of a deep ReLU MLP under plain SGD")
     g.add_argument("--train-inits", default=",".join(studies.TRAINABILITY_SCHEMES))
-    g.add_argument("--train-depth", type=_int_at_least(1), default=30, help="hidden layers")
-    g.add_argument("--train-width", type=_int_at_least(1), default=128)
-    g.add_argument("--epochs", type=_int_at_least(1), default=10)
-    g.add_argument("--limit", type=_int_at_least(10), default=2000, help="training (and test) digits")
-    g.add_argument("--lr", type=_positive_float, default=0.01, help="SGD learning rate (no momentum)")
-    g.add_argument("--batch-size", type=_int_at_least(1), default=64)
+    g.add_argument("--train-depth", type=int_at_least(1), default=30, help="hidden layers")
+    g.add_argument("--train-width", type=int_at_least(1), default=128)
+    g.add_argument("--epochs", type=int_at_least(1), default=10)
+    g.add_argument("--limit", type=int_at_least(10), default=2000, help="training (and test) digits")
+    g.add_argument("--lr", type=positive_number, default=0.01, help="SGD learning rate (no momentum)")
+    g.add_argument("--batch-size", type=int_at_least(1), default=64)
     g = p.add_argument_group("sigmoid: hidden activations over training (Glorot & Bengio, fig. 2)")
     g.add_argument("--sigmoid-init", default="default")
-    g.add_argument("--sigmoid-width", type=_int_at_least(1), default=256)
-    g.add_argument("--sigmoid-epochs", type=_int_at_least(1), default=2)
-    g.add_argument("--sigmoid-limit", type=_int_at_least(10), default=10000)
+    g.add_argument("--sigmoid-width", type=int_at_least(1), default=256)
+    g.add_argument("--sigmoid-epochs", type=int_at_least(1), default=2)
+    g.add_argument("--sigmoid-limit", type=int_at_least(10), default=10000)
     g = p.add_argument_group("jacobian: conditioning of a deep linear network")
     g.add_argument("--jacobian-inits", default="orthogonal,lecun_normal")
     g.add_argument("--jacobian-depths", type=_int_list, default=[1, 2, 4, 8, 16, 32])
-    g.add_argument("--jacobian-width", type=_int_at_least(2), default=64)
+    g.add_argument("--jacobian-width", type=int_at_least(2), default=64)
     p.add_argument("--seed", type=int, default=0, help="init (and shuffling) seed")
     p.add_argument("--plot", metavar="FILE.png", help="save FILE-<study>.png for each study")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")

@@ -16,29 +16,7 @@ import json
 import sys
 
 from tinynet import experiment, studies, sweep
-
-
-def _int_at_least(low: int):  # an argparse type: the parser names the flag in its error
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-
-    return parse
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+from tinynet.cli import int_at_least, positive_number
 
 
 def _momentum(text: str) -> float:
@@ -62,14 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inits", default=",".join(studies.SYMMETRY_INITS),
                    help="comma-separated init specs")  # fmt: skip
     p.add_argument("--activation", default="tanh", help=", ".join(experiment.ACTIVATIONS))
-    p.add_argument("--depth", type=_int_at_least(1), default=2, help="hidden layers")
-    p.add_argument("--width", type=_int_at_least(2), default=64, help="units per hidden layer")
-    p.add_argument("--epochs", type=_int_at_least(1), default=3)
-    p.add_argument("--limit", type=_int_at_least(10), default=5000, help="training (and test) digits")
-    p.add_argument("--lr", type=_positive_float, default=0.05, help="SGD learning rate")
+    p.add_argument("--depth", type=int_at_least(1), default=2, help="hidden layers")
+    p.add_argument("--width", type=int_at_least(2), default=64, help="units per hidden layer")
+    p.add_argument("--epochs", type=int_at_least(1), default=3)
+    p.add_argument("--limit", type=int_at_least(10), default=5000, help="training (and test) digits")
+    p.add_argument("--lr", type=positive_number, default=0.05, help="SGD learning rate")
     p.add_argument("--momentum", type=_momentum, default=0.9, help="SGD momentum")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=64)
-    p.add_argument("--record-every", type=_int_at_least(1), default=20, help="steps between records")
+    p.add_argument("--batch-size", type=int_at_least(1), default=64)
+    p.add_argument("--record-every", type=int_at_least(1), default=20, help="steps between records")
     p.add_argument("--seed", type=int, default=0, help="init and shuffling seed")
     p.add_argument("--plot", metavar="FILE.png", help="save distinct units against steps")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")

@@ -19,27 +19,8 @@ import os
 import sys
 
 from tinynet import experiment
+from tinynet.cli import int_at_least, number
 from tinynet.experiment import Config, ConfigError
-
-
-def _int_at_least(low: int):  # an argparse type: the parser names the flag in its error
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {value}")
-        return value
-
-    return parse
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,19 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", default=d.init, help="weight init spec: name, alias or name(args)")
     p.add_argument("--bias-init", default=d.bias_init, help="bias init spec")
     p.add_argument("--activation", default=d.activation, help=", ".join(experiment.ACTIVATIONS))
-    p.add_argument("--depth", type=_int_at_least(0), default=d.depth, help="hidden layers")
-    p.add_argument("--width", type=_int_at_least(1), default=d.width, help="units per hidden layer")
+    p.add_argument("--depth", type=int_at_least(0), default=d.depth, help="hidden layers")
+    p.add_argument("--width", type=int_at_least(1), default=d.width, help="units per hidden layer")
     p.add_argument("--optimizer", default=d.optimizer, help=", ".join(experiment.OPTIMIZERS))
-    p.add_argument("--lr", type=_float, default=None, help="learning rate (default per optimizer)")
-    p.add_argument("--momentum", type=_float, default=None, help="SGD/RMSprop momentum")
-    p.add_argument("--batch-size", type=_int_at_least(1), default=d.batch_size)
-    p.add_argument("--epochs", type=_int_at_least(0), default=d.epochs)
+    p.add_argument("--lr", type=number, default=None, help="learning rate (default per optimizer)")
+    p.add_argument("--momentum", type=number, default=None, help="SGD/RMSprop momentum")
+    p.add_argument("--batch-size", type=int_at_least(1), default=d.batch_size)
+    p.add_argument("--epochs", type=int_at_least(0), default=d.epochs)
     p.add_argument("--seed", type=int, default=d.seed, help="init and shuffling seed")
     p.add_argument(
         "--data", default=d.data, help="synthetic, mnist, fashion, kmnist or a path"
     )
     p.add_argument("--download", action="store_true", help="fetch the MNIST family if missing")
-    p.add_argument("--limit", type=_int_at_least(1), default=None, help="use N examples per split")
+    p.add_argument("--limit", type=int_at_least(1), default=None, help="use N examples per split")
     p.add_argument("--plot", metavar="FILE.png", help="save a dashboard of the diagnostics")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--save", metavar="CKPT", help="checkpoint after every epoch")
