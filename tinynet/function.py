@@ -140,22 +140,23 @@ class Function:
 def _topological_order(root: Tensor) -> list[Tensor]:
     """Non-leaf tensors reachable from ``root``, each after all of its inputs (iterative DFS post-order)."""
     order: list[Tensor] = []
-    visited: set[int] = set()
+    # Keyed by Node (one per non-leaf tensor, hashed by identity): cheaper than id() calls on tensors.
+    visited: set[Node] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
         tensor, expanded = stack.pop()
         if expanded:
             order.append(tensor)
             continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
         node = tensor._node
-        if node is not None:
-            for parent in node.inputs:
-                if parent._node is not None and id(parent) not in visited:
-                    stack.append((parent, False))
+        if node in visited:
+            continue
+        visited.add(node)  # type: ignore[arg-type]
+        stack.append((tensor, True))
+        for parent in node.inputs:  # type: ignore[union-attr]
+            parent_node = parent._node
+            if parent_node is not None and parent_node not in visited:
+                stack.append((parent, False))
     return order
 
 
@@ -246,7 +247,7 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
                 f"backward: grad can be implied only for a tensor with one element, got shape "
                 f"{root.shape}; pass grad= of that shape or reduce first (e.g. .sum())"
             )
-        seed = np.ones_like(root.data)
+        seed = np.ones(root.data.shape, root.data.dtype)  # cheaper than ones_like's dispatch
     else:
         seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
         if seed.shape != root.shape:
@@ -258,12 +259,12 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
         _accumulate_leaf(root, seed, adopted, seed)
         return
     order = _topological_order(root)
-    pending: dict[int, np.ndarray] = {id(root): seed}
+    pending: dict[Node, np.ndarray] = {root._node: seed}
     for tensor in reversed(order):
-        g = pending.pop(id(tensor), None)
+        node = tensor._node
+        g = pending.pop(node, None)  # type: ignore[arg-type]
         if g is None:
             continue
-        node = tensor._node
         assert node is not None
         if node.freed:
             raise RuntimeError(
@@ -272,21 +273,23 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
             )
         if tensor._retains_grad:
             _accumulate_leaf(tensor, g, adopted, g)
-        grads = node.fn.backward(node.ctx, g)
-        if not isinstance(grads, tuple):
+        ctx = node.ctx
+        grads = node.fn.backward(ctx, g)
+        if type(grads) is not tuple:
             grads = (grads,)
-        for inp, ig, need in zip(node.inputs, grads, node.ctx.needs_input_grad):  # type: ignore[union-attr]
+        for inp, ig, need in zip(node.inputs, grads, ctx.needs_input_grad):  # type: ignore[union-attr]
             if ig is None or not need:
                 continue
             data = inp.data
             # Fast path: most gradients already have the input's shape and dtype.
             if not (type(ig) is np.ndarray and ig.shape == data.shape and ig.dtype == data.dtype):
                 ig = _checked(ig, inp, node.fn)
-            if inp._node is None:
+            input_node = inp._node
+            if input_node is None:
                 _accumulate_leaf(inp, ig, adopted, g)
             else:
-                previous = pending.get(id(inp))
-                pending[id(inp)] = ig if previous is None else previous + ig
+                previous = pending.get(input_node)
+                pending[input_node] = ig if previous is None else previous + ig
     if not retain_graph:
         for tensor in order:
             node = tensor._node

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import init
+from ..ops.matmul import Linear as LinearOp
 from ..ops.matmul import linear
 from ..tensor import Tensor, get_default_dtype
 from .module import Module, Parameter
@@ -133,7 +134,17 @@ class Linear(Module):
                 else f"has {shape[-1]} features in its last dimension (shape {shape})"
             )
             raise ValueError(f"{self._name()}: input {got}, expected {self.in_features}")
-        return linear(x, self.weight, self.bias)
+        weight, bias = self.weight, self.bias
+        # Fast path for the common case (a Tensor of the weight's dtype, parameters of the shapes this
+        # layer made): skips linear()'s operand conversion, which costs as much as the op at small batch.
+        dtype = weight.data.dtype
+        if (
+            x.data.dtype == dtype
+            and weight.data.shape == (self.in_features, self.out_features)
+            and (bias is None or (bias.data.shape == (self.out_features,) and bias.data.dtype == dtype))
+        ):
+            return LinearOp.apply(x, weight) if bias is None else LinearOp.apply(x, weight, bias)
+        return linear(x, weight, bias)
 
     def extra_repr(self) -> str:
         text = f"in_features={self.in_features}, out_features={self.out_features}, "

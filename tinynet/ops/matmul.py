@@ -103,7 +103,8 @@ class Linear(Function):
         grad_w = x.T @ flat if need_w else None
         if not need_b:
             return grad_x, grad_w
-        return grad_x, grad_w, (flat.sum(axis=0) if need_b[0] else None)
+        # np.add.reduce rather than flat.sum(): the method's wrapper costs about a microsecond per layer.
+        return grad_x, grad_w, (np.add.reduce(flat, axis=0) if need_b[0] else None)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
