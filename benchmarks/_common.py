@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
+
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def pin_threads(threads: int | None) -> str:
+    """Run this benchmark with ``threads`` BLAS threads for numpy (and PyTorch), or leave the defaults.
+
+    numpy's BLAS reads its thread count only when it loads, so the process re-executes itself once with
+    the environment set. PyTorch is given the same count, so neither engine's idle threads spin on the
+    cores the other is using. Returns a one-line description of the setting for the report.
+    """
+    if threads is not None:
+        wanted = str(threads)
+        if any(os.environ.get(v) != wanted for v in BLAS_THREAD_VARIABLES):
+            os.environ.update(dict.fromkeys(BLAS_THREAD_VARIABLES, wanted))
+            os.execv(sys.executable, [sys.executable, *sys.argv])
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    return f"BLAS threads: {blas}; cores: {os.cpu_count()}"
 
 
 def time_block(step: Callable[[], object], steps: int) -> float:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median_ratio, paired_rounds, table
+from _common import median_ratio, paired_rounds, pin_threads, table
 
 import tinynet as tn
 import tinynet.nn.functional as F
@@ -88,9 +88,12 @@ def numpy_step_fn(weights, x: np.ndarray, y: np.ndarray):
 
 def tinynet_step_fn(weights, x: np.ndarray, y: np.ndarray):
     """The same step written as a tinynet user would: Sequential, cross_entropy, backward, optim.SGD."""
-    model = nn.Sequential(
-        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)
-    )
+    modules: list[nn.Module] = []
+    for i, (w, _) in enumerate(weights):
+        modules.append(nn.Linear(*w.shape))
+        if i < len(weights) - 1:
+            modules.append(nn.ReLU())
+    model = nn.Sequential(*modules)
     layers = [m for m in model if isinstance(m, nn.Linear)]
     for layer, (w, b) in zip(layers, weights):
         layer.weight.data = w.copy()
@@ -110,8 +113,12 @@ def tinynet_step_fn(weights, x: np.ndarray, y: np.ndarray):
 
 def torch_step_fn(weights, x: np.ndarray, y: np.ndarray):
     """The same step in PyTorch eager mode (weights transposed to its (out, in) layout)."""
+    import os
+
     import torch
 
+    if os.environ.get("OPENBLAS_NUM_THREADS", "").isdigit():
+        torch.set_num_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))  # same thread count as numpy
     layers = []
     for i, (w, b) in enumerate(weights):
         linear = torch.nn.Linear(*w.shape)
@@ -209,12 +216,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--threads", type=int, help="BLAS threads for numpy and PyTorch (default: their own defaults)"
+    )
     args = parser.parse_args(argv)
+    setting = pin_threads(args.threads)
     batches = [int(b) for b in args.batches.split(",")]
     if args.quick:
         batches, args.rounds, args.steps = [8], 3, 2
     records = run(batches, args.rounds, args.steps, not args.no_torch)
-    print(json.dumps(records, indent=2) if args.json else report(records))
+    if args.json:
+        print(json.dumps({"threads": setting, "records": records}, indent=2))
+    else:
+        print(setting)
+        print(report(records))
     return 0
 
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -22,7 +24,9 @@ def _run(script: str, *args: str) -> dict | list:
 
 
 def test_train_step_benchmark_reports_ratios_and_gflops():
-    (record,) = _run("bench_train_step.py", "--no-torch")
+    result = _run("bench_train_step.py", "--no-torch", "--threads", "1")
+    assert result["threads"].startswith("BLAS threads: 1;")  # the re-executed process saw the setting
+    (record,) = result["records"]
     assert record["batch"] == 8
     assert set(record["seconds_per_step"]) == {"numpy", "tinynet"}
     median, low, high = record["tinynet_over_numpy"]
@@ -36,3 +40,13 @@ def test_overhead_benchmark_checks_memory_and_no_grad():
     assert result["memory"]["growth"] < 0.05
     assert result["deep_backward"]["nodes"] == 2000
     assert result["overhead_us_per_op"]["tinynet"] > 0
+
+
+def test_scaling_benchmark_fits_a_line_per_contestant():
+    result = _run("bench_scaling.py")
+    assert [r["batch"] for r in result["by_batch"]] == [1, 4, 8]
+    assert [r["width"] for r in result["by_width"]] == [16, 32]
+    for name in ("numpy", "tinynet"):
+        fit = result["fit"][name]
+        assert np.isfinite([fit["a"], fit["b"]]).all() and fit["r2"] <= 1.0
+        assert all(r[name] > 0 for r in result["by_batch"] + result["by_width"])
