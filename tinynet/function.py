@@ -94,15 +94,17 @@ class Context:
 
 
 class Node:
-    """The record of one op application: the op, its context and its input tensors."""
+    """The record of one op application: the op, its context and its input tensors.
 
-    __slots__ = ("ctx", "fn", "freed", "inputs")
+    Backward frees a node by dropping its context and inputs (``ctx is None`` then means "freed").
+    """
+
+    __slots__ = ("ctx", "fn", "inputs")
 
     def __init__(self, fn: type[Function], ctx: Context, inputs: tuple[Tensor, ...]) -> None:
         self.fn = fn
         self.ctx: Context | None = ctx
         self.inputs = inputs
-        self.freed = False
 
 
 class Function:
@@ -202,12 +204,8 @@ def _accumulate_leaf(
     same call is added out of place. Only a ``.grad`` that existed before this call is updated in place.
     """
     if leaf.grad is None:
-        if (
-            grad is incoming
-            or id(grad) in adopted
-            or not grad.flags.owndata
-            or not grad.flags.writeable
-        ):
+        flags = grad.flags  # built anew on every attribute access, so read once
+        if grad is incoming or not (flags.owndata and flags.writeable) or id(grad) in adopted:
             grad = grad.copy()
         adopted.add(id(grad))
         leaf.grad = grad
@@ -265,16 +263,15 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
         g = pending.pop(node, None)  # type: ignore[arg-type]
         if g is None:
             continue
-        assert node is not None
-        if node.freed:
+        ctx = node.ctx  # type: ignore[union-attr]
+        if ctx is None:
             raise RuntimeError(
                 "backward: trying to go through the graph a second time, but its saved values were freed "
                 "by the first backward; pass retain_graph=True to the first call to keep them"
             )
         if tensor._retains_grad:
             _accumulate_leaf(tensor, g, adopted, g)
-        ctx = node.ctx
-        grads = node.fn.backward(ctx, g)
+        grads = node.fn.backward(ctx, g)  # type: ignore[union-attr]
         if type(grads) is not tuple:
             grads = (grads,)
         for inp, ig, need in zip(node.inputs, grads, ctx.needs_input_grad):  # type: ignore[union-attr]
@@ -283,7 +280,7 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
             data = inp.data
             # Fast path: most gradients already have the input's shape and dtype.
             if not (type(ig) is np.ndarray and ig.shape == data.shape and ig.dtype == data.dtype):
-                ig = _checked(ig, inp, node.fn)
+                ig = _checked(ig, inp, node.fn)  # type: ignore[union-attr]
             input_node = inp._node
             if input_node is None:
                 _accumulate_leaf(inp, ig, adopted, g)
@@ -293,7 +290,5 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
     if not retain_graph:
         for tensor in order:
             node = tensor._node
-            assert node is not None
-            node.ctx = None
-            node.inputs = ()
-            node.freed = True
+            node.ctx = None  # type: ignore[union-attr]
+            node.inputs = ()  # type: ignore[union-attr]

@@ -170,9 +170,7 @@ class Tensor:
         ``grad`` may be omitted only for a one-element tensor. The graph is freed afterwards unless
         ``retain_graph=True``. See :func:`tinynet.function.backward` for what raises.
         """
-        from .function import backward
-
-        backward(self, grad, retain_graph)
+        _graph_backward(self, grad, retain_graph)
 
     def argmax(self, axis: int | None = None) -> np.ndarray:
         """Indices of the maxima along ``axis`` (not differentiable; returns a numpy array)."""
@@ -309,3 +307,4 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 
 
 from . import ops as _ops  # noqa: E402  (ops import Tensor from this module)
+from .function import backward as _graph_backward  # noqa: E402  (loaded by ops above)
