@@ -352,3 +352,15 @@ def test_select_unknown_step():
     monitor = Monitor(_saturating_net(), PROBE)
     with pytest.raises(ValueError, match="no record at step 99"):
         monitor.select(99)
+
+
+def test_histograms_of_a_float32_layer_constant_up_to_rounding():
+    """Outputs one float32 ulp apart: numpy cannot cut that range into 50 float32 bins, so the
+    Monitor bins in float64 (and centres a too-narrow range), recording every value."""
+    layer = nn.Linear(1, 1, weight_init="ones", dtype=np.float32)
+    one = np.float32(1.0)
+    probe = np.array([[one], [np.nextafter(one, np.float32(2))]], dtype=np.float32)
+    monitor = Monitor(nn.Sequential(layer), probe, bins=50)
+    values = monitor.histograms[0][monitor.history[0]["modules"][0]["name"]]["values"]
+    assert sum(values["counts"]) == 2 and len(values["edges"]) == 51
+    assert values["edges"][0] <= 1.0 < values["edges"][-1]

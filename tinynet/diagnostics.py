@@ -289,7 +289,8 @@ def _norm(a: np.ndarray) -> float:
 
 
 def _histogram(a: np.ndarray, bins: int, kind: str | None) -> dict[str, list[float]] | None:
-    values = a.ravel()
+    # float64: numpy cannot cut the range of a near-constant float32 layer into `bins` finite bins.
+    values = a.ravel().astype(np.float64)
     values = values[np.isfinite(values)]
     if values.size == 0:
         return None
@@ -299,8 +300,10 @@ def _histogram(a: np.ndarray, bins: int, kind: str | None) -> dict[str, list[flo
         lo, hi = 0.0, 1.0
     else:
         lo, hi = float(values.min()), float(values.max())
-        if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5
+        # Too narrow to split even in float64 (or constant): one spike in the middle of a unit range.
+        if hi - lo < 64 * bins * np.spacing(max(abs(lo), abs(hi), 1.0)):
+            middle = (lo + hi) / 2
+            lo, hi = middle - 0.5, middle + 0.5
     counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
     return {"counts": counts.tolist(), "edges": edges.tolist()}
 

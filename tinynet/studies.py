@@ -104,8 +104,7 @@ def _train_with_monitor(
     from .training import fit
 
     probe = slice(0, min(probe_size, len(data.x_train)))
-    # bins=1: the studies draw no histograms, and one bin also avoids numpy's "too many bins" error
-    # on float32 outputs that are constant up to rounding (a dead or perfectly symmetric layer)
+    # bins=1: the studies draw no histograms, so the Monitor need not bin every output finely
     monitor = Monitor(
         model, data.x_train[probe], data.y_train[probe], every=record_every, bins=1
     )

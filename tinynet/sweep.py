@@ -273,8 +273,7 @@ def train_config(config: Config, dataset: Any = None) -> Any:
         config.init, config.bias_init, rng=config.seed, data=data.x_train[probe],
     )  # fmt: skip
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum)
-    # bins=1: no histogram is drawn from a sweep, and numpy cannot split the range of a float32
-    # output that is constant up to rounding (a dead or symmetric layer) into 50 bins
+    # bins=1: no histogram is drawn from a sweep, so the Monitor need not bin every output finely
     monitor = Monitor(model, data.x_train[probe], data.y_train[probe], bins=1)
     trained = time.perf_counter()
     result = fit(
