@@ -95,3 +95,30 @@ def test_training_curves_rejects_unknown_metric():
     # checked before matplotlib is needed, so the same with or without it
     with pytest.raises(ValueError, match="metric must be 'loss' or 'accuracy'"):
         plotting.plot_training_curves([], metric="f1")
+
+
+class _FakeFigure:
+    """Stands in for a matplotlib Figure: save_figure only calls ``savefig(file, format=, dpi=)``."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+
+    def savefig(self, handle, format: str, dpi: int) -> None:
+        handle.write(PNG_MAGIC + b"half")
+        if self.fail:
+            raise RuntimeError("renderer failed")
+
+
+def test_save_figure_gives_ordinary_permissions_and_leaves_nothing_on_failure(tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = tmp_path / "fig.png"
+    plotting.save_figure(_FakeFigure(), path)
+    assert path.read_bytes() == PNG_MAGIC + b"half"
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's owner-only 0600
+    with pytest.raises(RuntimeError, match="renderer failed"):
+        plotting.save_figure(_FakeFigure(fail=True), path)
+    assert path.read_bytes() == PNG_MAGIC + b"half"  # the earlier file is untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.png"]

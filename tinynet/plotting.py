@@ -11,11 +11,12 @@ Each ``plot_*`` function draws on ``ax`` when given (and returns it), or makes a
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from ._files import atomic_write
 
 __all__ = [
     "INSTALL_HINT",
@@ -59,17 +60,10 @@ def _new_figure(width: float, height: float) -> Any:
 
 
 def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 110) -> None:
-    """Write ``fig`` as PNG to a temporary file in the same folder, then rename it onto ``path``."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``fig`` as PNG to a temporary file in the same folder, then rename it onto ``path``
+    (with the permissions of any new file: a failed save leaves nothing half-written)."""
+    with atomic_write(path) as handle:
+        fig.savefig(handle, format="png", dpi=dpi)
 
 
 def _finish(fig: Any, ax: Any, path: str | os.PathLike[str] | None) -> Any:

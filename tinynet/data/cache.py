@@ -1,4 +1,4 @@
-"""The tinynet cache folder and atomic file writes.
+"""The tinynet cache folder and cached arrays (written atomically, see :mod:`tinynet._files`).
 
 The folder is ``$TINYNET_CACHE`` when that variable is set, otherwise the platform's per-user cache
 folder: ``$XDG_CACHE_HOME/tinynet`` or ``~/.cache/tinynet`` on Linux, ``~/Library/Caches/tinynet`` on
@@ -7,23 +7,20 @@ macOS, ``%LOCALAPPDATA%\\tinynet\\Cache`` on Windows.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
+from .._files import atomic_write
+
+__all__ = ["atomic_write", "cache_dir", "load_npz", "save_npz"]
+
 ENV_VAR = "TINYNET_CACHE"
-_UMASK = os.umask(0)  # os.umask can only be read by setting it; restored on the next line
-os.umask(_UMASK)
-
-
 def cache_dir() -> Path:
     """Return the tinynet cache folder (not created here).
 
@@ -42,31 +39,6 @@ def cache_dir() -> Path:
         return Path.home() / "Library" / "Caches" / "tinynet"
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
     return (Path(xdg) if xdg else Path.home() / ".cache") / "tinynet"
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
-    """Open a temporary file next to ``path`` for binary writing; rename it onto ``path`` on success.
-
-    Readers never see a half-written file: the rename (``os.replace``) is atomic on the same
-    filesystem, and on any exception the temporary file is removed and ``path`` is left untouched.
-    The parent folder is created if missing.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        # mkstemp creates files readable by the owner only; give the result ordinary permissions
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def save_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> Path:
