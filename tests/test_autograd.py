@@ -336,6 +336,40 @@ def test_no_grad_restores_state_when_nested_and_on_exceptions() -> None:
     assert tn.is_grad_enabled()
 
 
+def test_grad_mode_is_per_thread() -> None:
+    """no_grad in one thread leaves recording on in another (PyTorch's semantics), and a new thread
+    starts with recording on even while the thread that started it is inside no_grad."""
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def holds_no_grad() -> None:
+        with tn.no_grad():
+            inside.set()
+            done.wait(timeout=10)
+            seen["no_grad thread"] = tn.is_grad_enabled()
+
+    def records() -> None:
+        inside.wait(timeout=10)
+        x = tn.tensor([1.0], requires_grad=True)
+        seen["other thread"] = (x * 2).requires_grad
+        done.set()
+
+    threads = [threading.Thread(target=holds_no_grad), threading.Thread(target=records)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert seen == {"no_grad thread": False, "other thread": True}
+    with tn.no_grad():
+        child: list[bool] = []
+        t = threading.Thread(target=lambda: child.append(tn.is_grad_enabled()))
+        t.start()
+        t.join(timeout=10)
+    assert child == [True]
+
+
 def test_enable_grad_inside_no_grad() -> None:
     x = tn.tensor([1.0, 2.0], requires_grad=True)
     with tn.no_grad():

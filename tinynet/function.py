@@ -16,6 +16,7 @@ summed back over broadcast dimensions to its input's shape, and it checks every 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,12 +26,19 @@ from .tensor import Tensor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_grad_enabled = True
+class _GradState(threading.local):
+    """Grad mode per thread (as in PyTorch): ``no_grad`` in one thread never turns off recording in
+    another. Every new thread starts with recording on."""
+
+    enabled = True
+
+
+_grad_state = _GradState()
 
 
 def is_grad_enabled() -> bool:
-    """Return True when operations are being recorded for backward."""
-    return _grad_enabled
+    """Return True when operations are being recorded for backward (in this thread)."""
+    return _grad_state.enabled
 
 
 class _GradMode:
@@ -50,13 +58,11 @@ class _GradMode:
         self._previous: list[bool] = []
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous.append(_grad_enabled)
-        _grad_enabled = self._mode
+        self._previous.append(_grad_state.enabled)
+        _grad_state.enabled = self._mode
 
     def __exit__(self, *exc: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous.pop()
+        _grad_state.enabled = self._previous.pop()
 
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
@@ -124,7 +130,7 @@ class Function:
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         """Run the op on tensors and, if any input requires grad (and grad mode is on), record it."""
         ctx = Context()
-        if _grad_enabled:
+        if _grad_state.enabled:
             needs = tuple([t._requires_grad for t in inputs])
             track = True in needs
         else:
