@@ -19,7 +19,7 @@ import json
 import sys
 
 from tinynet import experiment, sweep
-from tinynet.cli import int_at_least, number
+from tinynet.cli import check_plot_option, int_at_least, number, reporter
 from tinynet.experiment import Config, ConfigError
 
 #: the default network: deep enough that the schemes part ways, small enough that the full sweep
@@ -77,18 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         sweep.check_inits(inits)
     except ValueError as error:
         parser.error(f"argument --inits: {error}")
-    if args.plot:
-        from tinynet.plotting import require_matplotlib
+    check_plot_option(parser, args.plot)
 
-        try:
-            require_matplotlib()
-        except ImportError as error:
-            parser.error(f"argument --plot: {error}")
-
-    out = sys.stderr if args.json else sys.stdout
-
-    def say(line: str = "") -> None:
-        print(line, file=out, flush=True)
+    say = reporter(args.json)
 
     n_inits = len(inits) if inits is not None else len(sweep.registered_schemes())
     say(f"{n_inits} schemes × {args.seeds} seed(s) on {experiment.describe(config)}; "

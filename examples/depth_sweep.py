@@ -24,7 +24,7 @@ import os
 import sys
 
 from tinynet import experiment, studies, sweep
-from tinynet.cli import int_at_least, positive_number
+from tinynet.cli import check_plot_option, int_at_least, positive_number, reporter
 
 STUDIES = ("init", "train", "sigmoid", "jacobian")
 
@@ -189,17 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(sigmoid_init) != 1:
         parser.error(f"argument --sigmoid-init: expected one scheme, got {args.sigmoid_init!r}")
     jacobian_inits = _schemes(parser, "jacobian-inits", args.jacobian_inits)
-    if args.plot:
-        from tinynet.plotting import require_matplotlib
-
-        try:
-            require_matplotlib()
-        except ImportError as error:
-            parser.error(f"argument --plot: {error}")
-    out = sys.stderr if args.json else sys.stdout
-
-    def say(line: str = "") -> None:
-        print(line, file=out, flush=True)
+    check_plot_option(parser, args.plot)
+    say = reporter(args.json)
 
     results: dict = {"config": vars(args)}
     figures: dict = {}

@@ -16,7 +16,7 @@ import json
 import sys
 
 from tinynet import experiment, studies, sweep
-from tinynet.cli import int_at_least, positive_number
+from tinynet.cli import check_plot_option, int_at_least, positive_number, reporter
 
 
 def _momentum(text: str) -> float:
@@ -70,17 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.activation not in experiment.ACTIVATIONS:
         error = experiment.unknown_choice("activation", args.activation, tuple(experiment.ACTIVATIONS))
         parser.error(f"argument --activation: {error}")
-    if args.plot:
-        from tinynet.plotting import require_matplotlib
-
-        try:
-            require_matplotlib()
-        except ImportError as error:
-            parser.error(f"argument --plot: {error}")
-    out = sys.stderr if args.json else sys.stdout
-
-    def say(line: str = "") -> None:
-        print(line, file=out, flush=True)
+    check_plot_option(parser, args.plot)
+    say = reporter(args.json)
 
     say(f"MLP 784-{'-'.join([str(args.width)] * args.depth)}-10 ({args.activation}), SGD lr "
         f"{args.lr:g} momentum {args.momentum:g}, batch {args.batch_size}, {args.epochs} epochs on "

@@ -19,7 +19,7 @@ import os
 import sys
 
 from tinynet import experiment
-from tinynet.cli import int_at_least, number
+from tinynet.cli import check_plot_option, int_at_least, number, reporter
 from tinynet.experiment import Config, ConfigError
 
 
@@ -69,20 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         experiment.validate(config)
     except ConfigError as error:
         parser.error(f"argument --{error.field.replace('_', '-')}: {error.reason}")
-    if args.plot:
-        from tinynet.plotting import require_matplotlib
-
-        try:
-            require_matplotlib()
-        except ImportError as error:
-            parser.error(f"argument --plot: {error}")
+    check_plot_option(parser, args.plot)
     if args.resume and not os.path.isfile(args.resume):
         parser.error(f"argument --resume: no such checkpoint file: {args.resume!r}")
 
-    out = sys.stderr if args.json else sys.stdout
-
-    def say(line: str = "") -> None:
-        print(line, file=out, flush=True)
+    say = reporter(args.json)
 
     try:
         dataset = experiment.load_dataset(config.data, config.limit, config.download)

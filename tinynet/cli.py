@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 
 
@@ -35,3 +36,26 @@ def positive_number(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
+
+
+def check_plot_option(parser: argparse.ArgumentParser, path: str | None) -> None:
+    """Refuse ``--plot`` up front (exit 2, with the install hint) when matplotlib is missing, so a long
+    run does not end in an ImportError. Does nothing when ``path`` is None."""
+    if path is None:
+        return
+    from .plotting import require_matplotlib
+
+    try:
+        require_matplotlib()
+    except ImportError as error:
+        parser.error(f"argument --plot: {error}")
+
+
+def reporter(json_output: bool) -> Callable[..., None]:
+    """``say(line="")``: print a progress or report line, to stderr when stdout carries ``--json``."""
+    out = sys.stderr if json_output else sys.stdout
+
+    def say(line: str = "") -> None:
+        print(line, file=out, flush=True)
+
+    return say
