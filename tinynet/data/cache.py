@@ -18,9 +18,9 @@ import numpy as np
 
 from .._files import atomic_write
 
-__all__ = ["atomic_write", "cache_dir", "load_npz", "save_npz"]
-
 ENV_VAR = "TINYNET_CACHE"
+
+
 def cache_dir() -> Path:
     """Return the tinynet cache folder (not created here).
 

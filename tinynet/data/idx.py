@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import atomic_write
+from .._files import atomic_write
 
 #: IDX type code -> big-endian numpy dtype.
 IDX_DTYPES: dict[int, np.dtype] = {

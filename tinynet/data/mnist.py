@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import atomic_write, cache_dir
+from .._files import atomic_write
+from .cache import cache_dir
 from .idx import read_idx
 
 #: Standard file names (without ``.gz``) of each split, shared by the whole family.
