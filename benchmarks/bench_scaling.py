@@ -27,11 +27,10 @@ from _common import median_ratio, paired_rounds, pin_threads, table
 
 def step_functions(width: int, batch: int) -> dict:
     """The numpy and tinynet step closures for a 784-width-width-10 MLP at ``batch``."""
-    step_bench.SIZES = (784, width, width, 10)
     rng = np.random.default_rng(1)
     x = rng.random((batch, 784), dtype=np.float32)
     y = rng.integers(0, 10, batch)
-    weights = step_bench.initial_weights()
+    weights = step_bench.initial_weights(sizes=(784, width, width, 10))
     return {
         "numpy": step_bench.numpy_step_fn(weights, x, y),
         "tinynet": step_bench.tinynet_step_fn(weights, x, y),

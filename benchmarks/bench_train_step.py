@@ -32,7 +32,9 @@ SIZES = (784, 256, 256, 10)
 LR = 0.01
 
 
-def initial_weights(seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def initial_weights(
+    seed: int = 0, sizes: tuple[int, ...] = SIZES
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """He-normal weights (in, out) and zero biases, float32, shared by every contestant."""
     rng = np.random.default_rng(seed)
     return [
@@ -40,7 +42,7 @@ def initial_weights(seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
             (rng.standard_normal((n_in, n_out)) * np.sqrt(2.0 / n_in)).astype(np.float32),
             np.zeros(n_out, dtype=np.float32),
         )
-        for n_in, n_out in pairwise(SIZES)
+        for n_in, n_out in pairwise(sizes)
     ]
 
 

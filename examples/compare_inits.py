@@ -19,8 +19,8 @@ import json
 import sys
 
 from tinynet import experiment, sweep
-from tinynet.cli import check_plot_option, int_at_least, number, reporter
-from tinynet.experiment import Config, ConfigError
+from tinynet.cli import add_run_arguments, check_plot_option, config_from_args, int_at_least, reporter
+from tinynet.experiment import Config
 
 #: the default network: deep enough that the schemes part ways, small enough that the full sweep
 #: (18 schemes, 1 seed) takes about a minute on 2 cores
@@ -42,17 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int_at_least(1), default=1, help="seeds per scheme (K)")
     p.add_argument("--jobs", type=int_at_least(1), default=sweep.default_jobs(),
                    help="worker processes (default: the number of cores)")  # fmt: skip
-    p.add_argument("--activation", default=d.activation, help=", ".join(experiment.ACTIVATIONS))
-    p.add_argument("--depth", type=int_at_least(0), default=d.depth, help="hidden layers")
-    p.add_argument("--width", type=int_at_least(1), default=d.width, help="units per hidden layer")
-    p.add_argument("--optimizer", default=d.optimizer, help=", ".join(experiment.OPTIMIZERS))
-    p.add_argument("--lr", type=number, default=None, help="learning rate (default per optimizer)")
-    p.add_argument("--momentum", type=number, default=None, help="SGD/RMSprop momentum")
-    p.add_argument("--batch-size", type=int_at_least(1), default=d.batch_size)
-    p.add_argument("--epochs", type=int_at_least(1), default=d.epochs)
-    p.add_argument("--seed", type=int, default=d.seed, help="first seed")
-    p.add_argument("--data", default=d.data, help="synthetic, mnist, fashion, kmnist or a path")
-    p.add_argument("--limit", type=int_at_least(1), default=None, help="use N examples per split")
+    add_run_arguments(p, d, seed_help="first seed")
     p.add_argument("--plot", metavar="FILE.png", help="save a grid of loss curves, one per scheme")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--markdown", action="store_true", help="print the leaderboard as Markdown")
@@ -63,15 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (argument errors exit 2 through argparse)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    config = Config(
-        activation=args.activation, depth=args.depth, width=args.width, optimizer=args.optimizer,
-        lr=args.lr, momentum=args.momentum, batch_size=args.batch_size, epochs=args.epochs,
-        seed=args.seed, data=args.data, limit=args.limit,
-    )  # fmt: skip
-    try:
-        experiment.validate(config)
-    except ConfigError as error:
-        parser.error(f"argument --{error.field.replace('_', '-')}: {error.reason}")
+    config = config_from_args(parser, args)
     try:
         inits = sweep.split_specs(args.inits) if args.inits is not None else None
         sweep.check_inits(inits)

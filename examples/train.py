@@ -19,8 +19,8 @@ import os
 import sys
 
 from tinynet import experiment
-from tinynet.cli import check_plot_option, int_at_least, number, reporter
-from tinynet.experiment import Config, ConfigError
+from tinynet.cli import add_run_arguments, check_plot_option, config_from_args, reporter
+from tinynet.experiment import Config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,20 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--init", default=d.init, help="weight init spec: name, alias or name(args)")
     p.add_argument("--bias-init", default=d.bias_init, help="bias init spec")
-    p.add_argument("--activation", default=d.activation, help=", ".join(experiment.ACTIVATIONS))
-    p.add_argument("--depth", type=int_at_least(0), default=d.depth, help="hidden layers")
-    p.add_argument("--width", type=int_at_least(1), default=d.width, help="units per hidden layer")
-    p.add_argument("--optimizer", default=d.optimizer, help=", ".join(experiment.OPTIMIZERS))
-    p.add_argument("--lr", type=number, default=None, help="learning rate (default per optimizer)")
-    p.add_argument("--momentum", type=number, default=None, help="SGD/RMSprop momentum")
-    p.add_argument("--batch-size", type=int_at_least(1), default=d.batch_size)
-    p.add_argument("--epochs", type=int_at_least(0), default=d.epochs)
-    p.add_argument("--seed", type=int, default=d.seed, help="init and shuffling seed")
-    p.add_argument(
-        "--data", default=d.data, help="synthetic, mnist, fashion, kmnist or a path"
-    )
+    add_run_arguments(p, d, min_epochs=0, seed_help="init and shuffling seed")
     p.add_argument("--download", action="store_true", help="fetch the MNIST family if missing")
-    p.add_argument("--limit", type=int_at_least(1), default=None, help="use N examples per split")
     p.add_argument("--plot", metavar="FILE.png", help="save a dashboard of the diagnostics")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--save", metavar="CKPT", help="checkpoint after every epoch")
@@ -59,16 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (argument errors exit 2 through argparse)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    config = Config(
-        init=args.init, bias_init=args.bias_init, activation=args.activation, depth=args.depth,
-        width=args.width, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-        batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, data=args.data,
-        download=args.download, limit=args.limit,
-    )  # fmt: skip
-    try:
-        experiment.validate(config)
-    except ConfigError as error:
-        parser.error(f"argument --{error.field.replace('_', '-')}: {error.reason}")
+    config = config_from_args(parser, args)
     check_plot_option(parser, args.plot)
     if args.resume and not os.path.isfile(args.resume):
         parser.error(f"argument --resume: no such checkpoint file: {args.resume!r}")

@@ -1,10 +1,12 @@
-"""argparse value types shared by the examples: a bad value names the flag and what is valid."""
+"""Shared pieces of the example command lines: argparse value types, the run flags and their Config,
+the --plot check and the --json-aware printer. A bad value names the flag and what is valid."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable
+from typing import Any
 
 
 def int_at_least(low: int) -> Callable[[str], int]:
@@ -59,3 +61,41 @@ def reporter(json_output: bool) -> Callable[..., None]:
         print(line, file=out, flush=True)
 
     return say
+
+
+def add_run_arguments(
+    parser: argparse.ArgumentParser, defaults: Any, min_epochs: int = 1, seed_help: str = "seed"
+) -> None:
+    """Add the flags shared by every command that trains one :class:`tinynet.experiment.Config`:
+    ``--activation --depth --width --optimizer --lr --momentum --batch-size --epochs --seed --data
+    --limit``, with ``defaults`` (a Config) as their defaults."""
+    from . import experiment
+
+    d, p = defaults, parser
+    p.add_argument("--activation", default=d.activation, help=", ".join(experiment.ACTIVATIONS))
+    p.add_argument("--depth", type=int_at_least(0), default=d.depth, help="hidden layers")
+    p.add_argument("--width", type=int_at_least(1), default=d.width, help="units per hidden layer")
+    p.add_argument("--optimizer", default=d.optimizer, help=", ".join(experiment.OPTIMIZERS))
+    p.add_argument("--lr", type=number, default=None, help="learning rate (default per optimizer)")
+    p.add_argument("--momentum", type=number, default=None, help="SGD/RMSprop momentum")
+    p.add_argument("--batch-size", type=int_at_least(1), default=d.batch_size)
+    p.add_argument("--epochs", type=int_at_least(min_epochs), default=d.epochs)
+    p.add_argument("--seed", type=int, default=d.seed, help=seed_help)
+    p.add_argument("--data", default=d.data, help="synthetic, mnist, fashion, kmnist or a path")
+    p.add_argument("--limit", type=int_at_least(1), default=None, help="use N examples per split")
+
+
+def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Any:
+    """The :class:`tinynet.experiment.Config` of every parsed flag that names one of its fields,
+    validated; a bad field exits through ``parser.error`` naming its flag."""
+    from dataclasses import fields
+
+    from . import experiment
+
+    given = {f.name: getattr(args, f.name) for f in fields(experiment.Config) if hasattr(args, f.name)}
+    config = experiment.Config(**given)
+    try:
+        experiment.validate(config)
+    except experiment.ConfigError as error:
+        parser.error(f"argument --{error.field.replace('_', '-')}: {error.reason}")
+    return config
