@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .base import Initializer, get
-from .layers import (
+from .model import (
     base_seed,
     draw,
     following_gains,

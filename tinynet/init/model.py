@@ -1,14 +1,17 @@
-"""How init sees a model: layers found by declaration, per-parameter random streams, auto gains.
+"""How init sees a model: the Layer and Model protocols, the one :func:`is_layer`, per-parameter
+random streams and auto gains.
 
-init never imports ``tinynet.nn``. A model is anything with ``modules()`` (and, for names,
-``named_modules()``/``named_parameters()``); a *layer* is a module with a ``fans()`` method and a
-``weight`` attribute (see the layer/init protocol in the project's design notes).
+init never imports ``tinynet.nn``. A *model* is anything with ``modules()`` (and, for names,
+``named_modules()``/``named_parameters()``); a *layer* is a module that declares its fans with a
+``fans()`` method and owns a ``weight``. Everything in tinynet that needs to tell layers from other
+modules (init, LSUV, the Monitor, the training loop) asks :func:`is_layer`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -16,8 +19,29 @@ from ..random import as_generator
 from .base import Initializer
 
 
+@runtime_checkable
+class Layer(Protocol):
+    """A module with weights: ``fans() -> (fan_in, fan_out)`` and a ``weight`` parameter (and an
+    optional ``bias``). ``nn.Linear`` is one; so is any user module that declares the same."""
+
+    weight: Any
+
+    def fans(self) -> tuple[float, float]: ...
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What init and the diagnostics need of a model: its modules and named parameters in forward
+    order (``nn.Module`` provides both)."""
+
+    def modules(self) -> Iterator[Any]: ...
+
+    def named_parameters(self) -> Iterator[tuple[str, Any]]: ...
+
+
 def is_layer(module: Any) -> bool:
-    """True for a module that declares its fans and owns a weight."""
+    """True for a module that declares its fans (a callable ``fans``) and owns a ``weight`` that is
+    not None: the :class:`Layer` protocol, checked by declaration rather than by class."""
     return callable(getattr(module, "fans", None)) and getattr(module, "weight", None) is not None
 
 
