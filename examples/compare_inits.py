@@ -8,7 +8,7 @@ Each (scheme, seed) is an independent run in a worker process (``--jobs``, defau
 cores). Prints a line per finished run, then the leaderboard: test accuracy, final and initial loss,
 gradient-flow ratio at init, distinct units, dead/saturated fractions at init and training time
 (mean ± std over seeds). Exit status: 0, or 2 for bad arguments. A thin face over
-``tinynet.sweep``; to run the sweep on a Dask or Ray cluster, call ``tinynet.sweep.sweep`` with
+``tinynet.experiments``; to run the sweep on a Dask or Ray cluster, call ``tinynet.experiments.sweep`` with
 their executor (see ``docs/experiments.md``).
 """
 
@@ -18,9 +18,16 @@ import argparse
 import json
 import sys
 
-from tinynet import experiment, sweep
-from tinynet.cli import add_run_arguments, check_plot_option, config_from_args, int_at_least, reporter
-from tinynet.experiment import Config
+from tinynet import experiments
+from tinynet.experiments import Config
+from tinynet.experiments.cli import (
+    add_run_arguments,
+    check_plot_option,
+    config_from_args,
+    int_at_least,
+    reporter,
+)
+from tinynet.plotting import plot_sweep
 
 #: the default network: deep enough that the schemes part ways, small enough that the full sweep
 #: (18 schemes, 1 seed) takes about a minute on 2 cores
@@ -40,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inits", default=None,
                    help="comma-separated init specs (default: every registered scheme)")  # fmt: skip
     p.add_argument("--seeds", type=int_at_least(1), default=1, help="seeds per scheme (K)")
-    p.add_argument("--jobs", type=int_at_least(1), default=sweep.default_jobs(),
+    p.add_argument("--jobs", type=int_at_least(1), default=experiments.default_jobs(),
                    help="worker processes (default: the number of cores)")  # fmt: skip
     add_run_arguments(p, d, seed_help="first seed")
     p.add_argument("--plot", metavar="FILE.png", help="save a grid of loss curves, one per scheme")
@@ -55,16 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = config_from_args(parser, args)
     try:
-        inits = sweep.split_specs(args.inits) if args.inits is not None else None
-        sweep.check_inits(inits)
+        inits = experiments.split_specs(args.inits) if args.inits is not None else None
+        experiments.check_inits(inits)
     except ValueError as error:
         parser.error(f"argument --inits: {error}")
     check_plot_option(parser, args.plot)
 
     say = reporter(args.json)
 
-    n_inits = len(inits) if inits is not None else len(sweep.registered_schemes())
-    say(f"{n_inits} schemes × {args.seeds} seed(s) on {experiment.describe(config)}; "
+    n_inits = len(inits) if inits is not None else len(experiments.registered_schemes())
+    say(f"{n_inits} schemes × {args.seeds} seed(s) on {experiments.describe(config)}; "
         f"{args.jobs} worker(s)")  # fmt: skip
 
     def progress(run: dict, done: int, total: int) -> None:
@@ -80,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"[{done:>{len(str(total))}}/{total}] {run['init']} seed {run['seed']}: {what}{took}")
 
     try:
-        result = sweep.sweep(inits, args.seeds, config, jobs=args.jobs, on_result=progress)
+        result = experiments.sweep(inits, args.seeds, config, jobs=args.jobs, on_result=progress)
     except (OSError, ValueError) as error:  # e.g. data that cannot be loaded
         parser.error(str(error))
     say()
@@ -89,8 +96,6 @@ def main(argv: list[str] | None = None) -> int:
         say("* diverged in at least one run (training stopped; figures from before the stop)")
     say(f"\n{len(result.runs)} runs in {result.seconds:.1f} s with {args.jobs} worker(s)")
     if args.plot:
-        from tinynet.study_plots import plot_sweep
-
         plot_sweep(result, args.plot)
         say(f"plot saved to {args.plot}")
     if args.json:

@@ -13,7 +13,7 @@ Studies (``--study``, comma-separated, or ``all``):
 - ``jacobian``: singular values of a deep linear network's input-output Jacobian (Saxe et al. 2014).
 
 ``--plot FILE.png`` saves one figure per study as ``FILE-<study>.png``. Exit status: 0, or 2 for
-bad arguments. A thin face over ``tinynet.studies``.
+bad arguments. A thin face over ``tinynet.experiments.studies``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import json
 import os
 import sys
 
-from tinynet import experiment, studies, sweep
-from tinynet.cli import check_plot_option, int_at_least, positive_number, reporter
+from tinynet import experiments, nn, plotting
+from tinynet.experiments import studies
+from tinynet.experiments.cli import check_plot_option, int_at_least, positive_number, reporter, unknown_choice
 
 STUDIES = ("init", "train", "sigmoid", "jacobian")
 
@@ -42,7 +43,7 @@ def _int_list(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line; defaults are those of the :mod:`tinynet.studies` functions."""
+    """The command line; defaults are those of the :mod:`tinynet.experiments.studies` functions."""
     p = argparse.ArgumentParser(
         prog="depth_sweep.py",
         description="Signal propagation with depth under each initialization, and trainability.",
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _schemes(parser: argparse.ArgumentParser, flag: str, text: str) -> list[str]:
     try:
-        items = sweep.split_specs(text)
+        items = experiments.split_specs(text)
         for item in items:
             studies.resolve_scheme(item)
     except ValueError as error:
@@ -176,12 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     chosen = STUDIES if args.study == "all" else tuple(s.strip() for s in args.study.split(","))
     for name in chosen:
         if name not in STUDIES:
-            error = experiment.unknown_choice("study", name, (*STUDIES, "all"))
+            error = unknown_choice("study", name, (*STUDIES, "all"))
             parser.error(f"argument --study: {error}")
     activations = [a.strip() for a in args.activations.split(",")]
     for activation in activations:
-        if activation not in experiment.ACTIVATIONS:
-            error = experiment.unknown_choice("activation", activation, tuple(experiment.ACTIVATIONS))
+        if activation not in nn.ACTIVATIONS:
+            error = unknown_choice("activation", activation, nn.ACTIVATIONS)
             parser.error(f"argument --activations: {error}")
     inits = _schemes(parser, "inits", args.inits)
     train_inits = _schemes(parser, "train-inits", args.train_inits)
@@ -218,13 +219,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         _report_jacobian(results["jacobian"], say)
     if args.plot:
-        from tinynet import study_plots
-
         draw = {
-            "init": study_plots.plot_depth_profiles,
-            "train": study_plots.plot_trainability,
-            "sigmoid": study_plots.plot_dynamics,
-            "jacobian": study_plots.plot_jacobian,
+            "init": plotting.plot_depth_profiles,
+            "train": plotting.plot_trainability,
+            "sigmoid": plotting.plot_dynamics,
+            "jacobian": plotting.plot_jacobian,
         }
         stem, ext = os.path.splitext(args.plot)
         for name in chosen:

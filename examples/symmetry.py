@@ -6,7 +6,7 @@
 Trains the same MLP from each scheme and prints, per layer, the number of distinct units (columns
 of the weight matrix) at initialization and at the end, whether every hidden weight gradient was
 exactly zero, which parameters changed at all, and the test accuracy. Exit status: 0, or 2 for bad
-arguments. A thin face over ``tinynet.studies.symmetry_study``.
+arguments. A thin face over ``tinynet.experiments.studies.symmetry_study``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import argparse
 import json
 import sys
 
-from tinynet import experiment, studies, sweep
-from tinynet.cli import check_plot_option, int_at_least, positive_number, reporter
+from tinynet import experiments, nn
+from tinynet.experiments import studies
+from tinynet.experiments.cli import check_plot_option, int_at_least, positive_number, reporter, unknown_choice
+from tinynet.plotting import plot_symmetry
 
 
 def _momentum(text: str) -> float:
@@ -30,7 +32,7 @@ def _momentum(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line; defaults are those of :func:`tinynet.studies.symmetry_study` except the
+    """The command line; defaults are those of :func:`tinynet.experiments.studies.symmetry_study` except the
     activation (tanh, where a constant init still learns a little, through its one unit)."""
     p = argparse.ArgumentParser(
         prog="symmetry.py",
@@ -39,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--inits", default=",".join(studies.SYMMETRY_INITS),
                    help="comma-separated init specs")  # fmt: skip
-    p.add_argument("--activation", default="tanh", help=", ".join(experiment.ACTIVATIONS))
+    p.add_argument("--activation", default="tanh", help=", ".join(nn.ACTIVATIONS))
     p.add_argument("--depth", type=int_at_least(1), default=2, help="hidden layers")
     p.add_argument("--width", type=int_at_least(2), default=64, help="units per hidden layer")
     p.add_argument("--epochs", type=int_at_least(1), default=3)
@@ -63,12 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        inits = sweep.split_specs(args.inits)
-        sweep.check_inits(inits)
+        inits = experiments.split_specs(args.inits)
+        experiments.check_inits(inits)
     except ValueError as error:
         parser.error(f"argument --inits: {error}")
-    if args.activation not in experiment.ACTIVATIONS:
-        error = experiment.unknown_choice("activation", args.activation, tuple(experiment.ACTIVATIONS))
+    if args.activation not in nn.ACTIVATIONS:
+        error = unknown_choice("activation", args.activation, nn.ACTIVATIONS)
         parser.error(f"argument --activation: {error}")
     check_plot_option(parser, args.plot)
     say = reporter(args.json)
@@ -98,8 +100,6 @@ def main(argv: list[str] | None = None) -> int:
         say(f"  parameters that changed: {', '.join(learned) if learned else 'none'}")
         say("  test accuracy: " + (f"{100 * acc:.2f}%" if acc is not None else "- (diverged)"))
     if args.plot:
-        from tinynet.study_plots import plot_symmetry
-
         plot_symmetry(results, args.plot)
         say(f"\nplot saved to {args.plot}")
     if args.json:

@@ -8,7 +8,7 @@ why it trains or does not.
 
 Prints one line per epoch, then the per-layer diagnostics table and plain-words findings. Exit
 status: 0 trained, 1 diverged, 2 bad arguments or data. Everything here is a thin face over
-``tinynet.experiment`` (model, data, run, report), ``tinynet.training`` and ``tinynet.plotting``.
+``tinynet.experiments`` (model, data, run, report), ``tinynet.training`` and ``tinynet.plotting``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ import json
 import os
 import sys
 
-from tinynet import experiment
-from tinynet.cli import add_run_arguments, check_plot_option, config_from_args, reporter
-from tinynet.experiment import Config
+from tinynet import experiments
+from tinynet.experiments import Config
+from tinynet.experiments.cli import add_run_arguments, check_plot_option, config_from_args, reporter
+from tinynet.plotting import plot_dashboard
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line; every default is the library's :class:`tinynet.experiment.Config`."""
+    """The command line; every default is the library's :class:`tinynet.experiments.Config`."""
     d = Config()
     p = argparse.ArgumentParser(
         prog="train.py",
@@ -55,14 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     say = reporter(args.json)
 
     try:
-        dataset = experiment.load_dataset(config.data, config.limit, config.download)
+        dataset = experiments.load_dataset(config.data, config.limit, config.download)
     except (OSError, ValueError) as error:
         parser.error(f"argument --data: {error}")
-    say(experiment.describe(config, dataset))
+    say(experiments.describe(config, dataset))
     say(f"data: {dataset.name}, {len(dataset.x_train)} train / {len(dataset.x_test)} test examples "
         f"({dataset.seconds:.1f} s)")  # fmt: skip
     try:
-        result = experiment.run(
+        result = experiments.run(
             config, progress=not args.no_progress, log=say, checkpoint=args.save,
             resume=args.resume, dataset=dataset,
         )  # fmt: skip
@@ -71,12 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     say()
     say(result.report())
     if args.plot:
-        from tinynet.plotting import plot_dashboard
-
         plot_dashboard(result.monitor, result.fit, args.plot)
         say(f"\nplot saved to {args.plot}")
     say()
-    say(experiment.summary(result))
+    say(experiments.summary(result))
     if args.json:
         print(json.dumps(result.to_dict(), indent=1))
     return 1 if result.diverged else 0

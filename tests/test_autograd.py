@@ -1,18 +1,23 @@
 """The backward walk: known answers, accumulation, retained grads and graphs, grad mode, the
-engine's checks and broadcasting reduction, deep graphs, and freeing the graph (no leaks)."""
+engine's checks and broadcasting reduction, deep graphs, freeing the graph (no leaks), and how an op is
+applied (the operand hook, error explanations, one-line bindings)."""
 
 from __future__ import annotations
 
 import gc
+import re
 import sys
 import time
+import types
 import weakref
 
 import numpy as np
 import pytest
 
 import tinynet as tn
+import tinynet.nn.functional as F
 from tinynet.function import Function, Node
+from tinynet.ops.common import Binary
 
 
 def scalar(value: float = 1.0) -> tn.Tensor:
@@ -493,3 +498,80 @@ def test_none_gradient_for_an_input_is_skipped() -> None:
     _FirstOnly.apply(a, b).backward()
     np.testing.assert_array_equal(a.grad, [1.0])
     assert b.grad is None
+
+
+# ---------------------------------------------------------------- applying an op: hook, explain, bindings
+def test_apply_is_a_plain_function_so_an_op_is_bound_in_one_line() -> None:
+    assert isinstance(_Square.apply, types.FunctionType)
+    assert _Square.apply.__qualname__.endswith("_Square.apply")
+    # The functional form, the Tensor method and the F alias are one object: the op's apply.
+    assert tn.Tensor.tanh is tn.ops.tanh is F.tanh
+    assert tn.Tensor.__add__ is tn.ops.add
+    assert "dz/da = z" in tn.ops.exp.__doc__  # the op's docstring, with its local derivative
+
+
+def test_default_hook_makes_non_tensor_operands_constants() -> None:
+    a = tn.tensor(np.arange(3.0).reshape(3, 1), requires_grad=True)
+    out = _UnreducedMul.apply(a, np.arange(4.0))  # an ndarray operand becomes a constant tensor
+    assert out.shape == (3, 4) and out.dtype == np.float64
+    out.sum().backward()
+    np.testing.assert_array_equal(a.grad, np.full((3, 1), 6.0))
+    assert _Square.apply([2.0]).dtype == tn.get_default_dtype()  # a list takes the default dtype
+
+
+class _Hypot(Binary):
+    """z = sqrt(a² + b²);  dz/da = a / z, dz/db = b / z."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = np.hypot(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        return grad * a / out, grad * b / out
+
+
+def test_a_binary_op_inherits_the_dtype_rules_and_the_broadcast_message() -> None:
+    x = tn.tensor(np.array([3.0, 6.0], dtype=np.float32), requires_grad=True)
+    assert _Hypot.apply(x, 4.0).dtype == np.float32  # a number takes the tensor's dtype
+    np.testing.assert_allclose(_Hypot.apply(4.0, x).data, [5.0, np.hypot(4.0, 6.0)], rtol=1e-6)
+    with pytest.raises(TypeError, match="_hypot: dtype mismatch float32 and float64"):
+        _Hypot.apply(x, tn.tensor(np.ones(2)))
+    with pytest.raises(ValueError, match=re.escape("_hypot: shapes (2,) and (3,) cannot be broadcast")):
+        _Hypot.apply(x, np.ones(3))
+    assert tn.gradcheck(_Hypot.apply, tn.tensor([3.0, -1.0], requires_grad=True), tn.tensor([4.0, 2.0]))
+
+
+def test_an_overridden_hook_sees_every_call_and_explain_rewrites_a_forward_error() -> None:
+    seen = []
+
+    class _Positive(Function):
+        @classmethod
+        def _operands(cls, *args):
+            seen.append(len(args))
+            return super()._operands(*args)
+
+        @classmethod
+        def _explain(cls, error, inputs, options):
+            if isinstance(error, FloatingPointError):
+                return ValueError(f"positive: input of shape {inputs[0].shape} has a value <= 0")
+            return None
+
+        @staticmethod
+        def forward(ctx, a):
+            if np.any(a <= 0):
+                raise FloatingPointError("log of a non-positive number")
+            return np.log(a)
+
+        @staticmethod
+        def backward(ctx, grad):
+            raise NotImplementedError
+
+    assert _Positive.apply(tn.tensor([1.0])).item() == 0.0  # a Tensor operand still goes through the hook
+    with pytest.raises(ValueError, match=re.escape("positive: input of shape (2,) has a value <= 0")) as info:
+        _Positive.apply(np.array([1.0, -1.0]))
+    assert isinstance(info.value.__cause__, FloatingPointError)
+    assert seen == [1, 1]

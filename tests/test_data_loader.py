@@ -94,7 +94,8 @@ def test_unshuffled_batches_are_views():
     ("args", "exc", "match"),
     [
         ((np.zeros(3), np.zeros(4), 2), ValueError, "same length, got 3 and 4"),
-        ((np.zeros(3), np.zeros(3), 0), ValueError, "batch_size must be >= 1, got 0"),
+        ((np.zeros(3), np.zeros(3), 0), ValueError, "batch_size must be an int >= 1, got 0"),
+        ((np.zeros(3), np.zeros(3), "2"), TypeError, "DataLoader: batch_size must be an int"),
         ((np.zeros(3), np.zeros(3), 2.0), TypeError, "batch_size must be an int"),
         ((np.zeros(3), np.zeros(3), True), TypeError, "batch_size must be an int"),
         ((np.float32(1), np.zeros(3), 2), ValueError, "0-D"),
@@ -109,6 +110,8 @@ def test_bad_arguments(args, exc, match):
 def test_bad_rng_type():
     with pytest.raises(TypeError, match="rng"):
         DataLoader(np.zeros(3), np.zeros(3), 1, rng="seed")
+    with pytest.raises(ValueError, match="rng: seed must be an int >= 0, got -1"):
+        DataLoader(np.zeros(3), np.zeros(3), 1, rng=-1)
 
 
 # ---------------------------------------------------------------- helpers
@@ -124,6 +127,8 @@ def test_flatten_and_scale():
     assert scale(np.array([2, 4]), max_value=4, dtype=np.float64).tolist() == [0.5, 1.0]
     with pytest.raises(ValueError, match="max_value"):
         scale(x, max_value=0)
+    with pytest.raises(TypeError, match="scale: max_value must be a finite number > 0"):
+        scale(x, max_value="255")
     with pytest.raises(ValueError, match="0-D"):
         flatten(np.float32(3))
 

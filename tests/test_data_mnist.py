@@ -213,12 +213,18 @@ def test_images_must_be_three_dimensional(tmp_path):
 
 
 def test_bad_kind_and_arguments(tmp_path):
-    with pytest.raises(ValueError, match="kind must be one of mnist, fashion, kmnist"):
+    with pytest.raises(ValueError, match="kind must be one of 'mnist', 'fashion', 'kmnist', got 'emnist'"):
         load_mnist(tmp_path, kind="emnist")
     with pytest.raises(ValueError, match="retries"):
         load_mnist(tmp_path, retries=0)
     with pytest.raises(ValueError, match="timeout"):
         load_mnist(tmp_path, timeout=0)
+    with pytest.raises(TypeError, match="load_mnist: kind must be one of"):
+        load_mnist(tmp_path, kind=None)
+    with pytest.raises(TypeError, match="load_mnist: retries must be an int"):
+        load_mnist(tmp_path, retries=2.0)
+    with pytest.raises(TypeError, match="load_mnist: timeout"):
+        load_mnist(tmp_path, timeout="30")
 
 
 def test_pinned_checksums_cover_every_file():

@@ -64,6 +64,15 @@ def test_transpose_bad_axes() -> None:
         ones(3, 4).transpose(0, 1, 2)
 
 
+def test_shape_and_axes_of_the_wrong_type_are_type_errors() -> None:
+    with pytest.raises(TypeError, match=r"reshape: the shape must be ints, got \(2\.5, 2\)"):
+        ones(5, 1).reshape(2.5, 2)  # int() would silently make it 2
+    with pytest.raises(TypeError, match=r"reshape: the shape must be ints, got \('6',\)"):
+        ones(6).reshape("6")
+    with pytest.raises(TypeError, match=r"transpose: axes must be ints, got \(1\.0, 0\)"):
+        ones(3, 4).transpose(1.0, 0)
+
+
 def test_index_out_of_range_names_the_shape() -> None:
     with pytest.raises(IndexError, match=re.escape("(tensor of shape (3, 4))")):
         ones(3, 4)[5]
@@ -121,6 +130,12 @@ def test_bad_reduction_string(name: str) -> None:
         LOSSES[name]("avg")
 
 
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_reduction_of_the_wrong_type(name: str) -> None:
+    with pytest.raises(TypeError, match=rf"{name}: reduction must be one of .*'mean'.*got None"):
+        LOSSES[name](None)
+
+
 @pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
 def test_bad_class_targets(name: str) -> None:
     fn = getattr(F, name)
@@ -155,8 +170,16 @@ def test_target_shape_mismatch(name: str) -> None:
 
 @pytest.mark.parametrize("p", [-0.1, 1.5])
 def test_dropout_p_out_of_range(p: float) -> None:
-    with pytest.raises(ValueError, match=rf"dropout: p must be a probability in \[0, 1\], got {p}"):
+    with pytest.raises(ValueError, match=rf"dropout: p must be a finite number >= 0 and <= 1, got {p}"):
         F.dropout(ones(3), p)
+
+
+def test_dropout_p_of_the_wrong_type() -> None:
+    message = "dropout: p must be a finite number >= 0 and <= 1, got '0.5'"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        F.dropout(ones(3), "0.5")
+    with pytest.raises(TypeError, match=r"dropout: p must be .* got True"):
+        F.dropout(ones(3), True)  # not p = 1
 
 
 def test_dropout_bad_rng() -> None:
@@ -167,12 +190,14 @@ def test_dropout_bad_rng() -> None:
 
 
 def test_gelu_bad_approximate() -> None:
-    with pytest.raises(ValueError, match=r"gelu: approximate must be 'none' or 'tanh', got 'fast'"):
+    with pytest.raises(ValueError, match=r"gelu: approximate must be one of 'none', 'tanh', got 'fast'"):
         F.gelu(ones(3), approximate="fast")
+    with pytest.raises(TypeError, match=r"gelu: approximate must be one of 'none', 'tanh', got None"):
+        F.gelu(ones(3), approximate=None)
 
 
 def test_manual_seed_rejects_non_int() -> None:
-    with pytest.raises(TypeError, match="manual_seed: seed must be an int, got float"):
+    with pytest.raises(TypeError, match=r"manual_seed: seed must be an int.*, got 1\.5"):
         tn.manual_seed(1.5)
 
 

@@ -38,9 +38,9 @@ def test_calculate_gain_errors():
     with pytest.raises(ValueError, match="swish") as err:
         init.calculate_gain("swish")
     assert "relu" in str(err.value)  # lists the valid names
-    with pytest.raises(ValueError, match="True"):
+    with pytest.raises(TypeError, match="True"):  # a wrong type: TypeError (was ValueError)
         init.calculate_gain("leaky_relu", True)
-    with pytest.raises(ValueError, match=r"'0\.1'"):
+    with pytest.raises(TypeError, match=r"'0\.1'"):  # a wrong type: TypeError (was ValueError)
         init.calculate_gain("leaky_relu", "0.1")
     with pytest.raises(TypeError, match="nonlinearity"):
         init.calculate_gain(None)

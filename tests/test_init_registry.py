@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 from tinynet import init
-from tinynet.init import base
+from tinynet.init import registry
 
 
 @pytest.fixture
 def clean_registry():
     """Registrations made by a test are undone afterwards."""
-    saved = dict(base._REGISTRY)
+    saved = dict(registry._REGISTRY)
     yield
-    base._REGISTRY.clear()
-    base._REGISTRY.update(saved)
+    registry._REGISTRY.clear()
+    registry._REGISTRY.update(saved)
 
 
 # --------------------------------------------------------------------------- repr and config
@@ -211,7 +211,7 @@ def test_register_a_class_with_aliases(clean_registry):
         def __init__(self, k: int = 1) -> None:
             self.k = k
 
-        def sample(self, shape, fan_in, fan_out, rng):
+        def sample(self, shape, fans, rng):
             return np.full(shape, 0.5**self.k)
 
     assert {"halving", "halve"} <= set(init.names())

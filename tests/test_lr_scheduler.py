@@ -98,19 +98,22 @@ def test_load_state_dict_rejects_foreign_state():
 
 
 @pytest.mark.parametrize(
-    ("make", "match"),
+    ("make", "error", "match"),
     [
-        (lambda o: sched.StepLR(o, step_size=0), "step_size must be a positive int"),
-        (lambda o: sched.StepLR(o, step_size=2, gamma=-0.1), "gamma"),
-        (lambda o: sched.ExponentialLR(o, gamma=0), "gamma"),
-        (lambda o: sched.CosineAnnealingLR(o, T_max=2.5), "T_max"),
-        (lambda o: sched.CosineAnnealingLR(o, T_max=3, eta_min=-1), "eta_min"),
-        (lambda o: sched.LinearLR(o, start_factor=0), "start_factor"),
-        (lambda o: sched.LinearLR(o, end_factor=1.5), "end_factor"),
+        (lambda o: sched.StepLR(o, step_size=0), ValueError, "step_size must be an int >= 1"),
+        (lambda o: sched.StepLR(o, step_size=2, gamma=-0.1), ValueError, "gamma"),
+        (lambda o: sched.ExponentialLR(o, gamma=0), ValueError, "gamma"),
+        (lambda o: sched.CosineAnnealingLR(o, T_max=2.5), TypeError, "T_max"),
+        (lambda o: sched.CosineAnnealingLR(o, T_max=3, eta_min=-1), ValueError, "eta_min"),
+        (lambda o: sched.LinearLR(o, start_factor=0), ValueError, "start_factor"),
+        (lambda o: sched.LinearLR(o, end_factor=1.5), ValueError, "end_factor"),
+        (lambda o: sched.StepLR(o, step_size="3"), TypeError, "StepLR: step_size must be an int"),
+        (lambda o: sched.ExponentialLR(o, gamma="0.9"), TypeError, "ExponentialLR: gamma"),
     ],
 )
-def test_bad_arguments(make, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(make, error, match):
+    # wrong type -> TypeError, wrong value -> ValueError
+    with pytest.raises(error, match=match):
         make(optimizer())
 
 

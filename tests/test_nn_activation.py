@@ -1,4 +1,5 @@
-"""Activation modules: forward values and gains (table values, computed values, user subclasses)."""
+"""Activation modules: forward values and gains (table values, computed values, user subclasses), the
+declarations the diagnostics read, and the name -> class table."""
 
 import math
 
@@ -135,7 +136,7 @@ def test_gain_can_be_set_per_instance_and_is_validated():
     cube = Cube()
     cube.gain = 2.0
     assert cube.gain == 2.0
-    with pytest.raises(ValueError, match="positive and finite"):
+    with pytest.raises(ValueError, match="finite number > 0"):
         cube.gain = -1.0
     with pytest.raises(TypeError, match="number"):
         cube.gain = "big"
@@ -163,3 +164,104 @@ def test_bad_options():
     with pytest.raises(TypeError, match="alpha"):
         nn.ELU(None)
     assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
+
+
+# ------------------------------------------------------------------------------------- declarations
+BUILT_INS = [
+    # class, name, display_name, saturates, can_die, output_range
+    (nn.ReLU, "relu", "ReLU", False, True, None),
+    (nn.LeakyReLU, "leaky_relu", "LeakyReLU", False, True, None),
+    (nn.ELU, "elu", "ELU", False, True, None),
+    (nn.SELU, "selu", "SELU", False, True, None),
+    (nn.GELU, "gelu", "GELU", False, True, None),
+    (nn.Tanh, "tanh", "tanh", True, False, (-1.0, 1.0)),
+    (nn.Sigmoid, "sigmoid", "sigmoid", True, False, (0.0, 1.0)),
+    (nn.Softplus, "softplus", "softplus", False, False, None),
+    (nn.Identity, "identity", "identity", False, False, None),
+]
+
+
+@pytest.mark.parametrize(("cls", "name", "display", "saturates", "can_die", "output_range"), BUILT_INS)
+def test_built_in_declarations(cls, name, display, saturates, can_die, output_range):
+    act = cls()
+    assert (act.name, act.display_name) == (name, display)
+    assert act.saturates is saturates and act.can_die is can_die
+    assert act.output_range == output_range
+    if not saturates:
+        out = np.array([[-5.0, -0.99, 0.0], [0.5, 0.99, 5.0]])
+        mask = act.saturated(out)
+        assert mask.dtype == bool and mask.shape == out.shape and not mask.any()
+
+
+def test_user_activation_declares_nothing_by_default():
+    class MyAct(nn.Activation):
+        def forward(self, x):
+            return x * 0.5
+
+    act = MyAct()
+    assert act.name == "myact" and act.display_name == "MyAct"
+    assert act.saturates is False and act.can_die is False and act.output_range is None
+    out = np.full((3, 4), 0.999)
+    mask = act.saturated(out)
+    assert mask.shape == (3, 4) and mask.dtype == bool and not mask.any()
+
+
+def test_user_activation_declarations_are_kept_and_names_not_inherited():
+    class Clipped(nn.Activation):
+        name = "clipped"
+        display_name = "Clip"
+        saturates = True
+        output_range = (-2.0, 2.0)
+
+        def saturated(self, output):
+            return np.abs(output) >= 2.0
+
+        def forward(self, x):
+            return x
+
+    class MyReLU(nn.ReLU):
+        pass
+
+    assert (Clipped.name, Clipped.display_name, Clipped.output_range) == ("clipped", "Clip", (-2.0, 2.0))
+    np.testing.assert_array_equal(Clipped().saturated(np.array([-2.0, 1.9, 2.0])), [True, False, True])
+    # a subclass of a built-in gets its own name but keeps what it inherits from the built-in
+    assert (MyReLU.name, MyReLU.display_name, MyReLU.can_die) == ("myrelu", "MyReLU", True)
+    assert nn.ReLU.name == "relu"
+
+
+def test_tanh_saturation_mask_is_abs_above_0_97():
+    assert nn.Tanh.SATURATION == 0.97
+    out = np.array([-1.0, -0.975, -0.97, -0.5, 0.0, 0.9699, 0.97, 0.9701, 1.0], dtype=np.float32)
+    expected = [True, True, False, False, False, False, False, True, True]
+    np.testing.assert_array_equal(nn.Tanh().saturated(out), expected)
+    grid = np.tanh(np.linspace(-4, 4, 401)).reshape(1, 401)
+    mask = nn.Tanh().saturated(grid)
+    assert mask.shape == grid.shape
+    # where the mask holds, the local derivative 1 - tanh^2 is below 0.06, and only there
+    np.testing.assert_array_equal(mask, 1 - grid**2 < 1 - 0.97**2)
+    assert np.all(1 - grid[mask] ** 2 < 0.06)
+
+
+def test_sigmoid_saturation_mask_is_within_0_03_of_either_end():
+    assert nn.Sigmoid.SATURATION == 0.03
+    out = np.array([0.0, 0.0299, 0.03, 0.5, 0.97, 0.9701, 1.0])
+    np.testing.assert_array_equal(nn.Sigmoid().saturated(out), [True, True, False, False, False, True, True])
+    grid = 1 / (1 + np.exp(-np.linspace(-8, 8, 321)))
+    mask = nn.Sigmoid().saturated(grid)
+    assert np.all(grid[mask] * (1 - grid[mask]) < 0.03)
+    assert mask.sum() > 0 and not mask.all()
+
+
+def test_activation_table_and_make_activation():
+    assert list(nn.ACTIVATIONS) == [
+        "relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "softplus", "identity",
+    ]
+    for name, cls in nn.ACTIVATIONS.items():
+        assert cls.name == name
+        act = nn.make_activation(name)
+        assert type(act) is cls
+    assert nn.make_activation("relu") is not nn.make_activation("relu")
+    with pytest.raises(ValueError, match=r"unknown activation 'tahn'; valid: relu, .*closest match: 'tanh'"):
+        nn.make_activation("tahn")
+    with pytest.raises(TypeError, match="make_activation: name must be one of"):
+        nn.make_activation(nn.Tanh)

@@ -133,8 +133,10 @@ def test_dropout_is_identity_in_eval_and_seeded_by_manual_seed():
     own = nn.Dropout(0.5, rng=1)
     np.testing.assert_array_equal(own(x).data, nn.Dropout(0.5, rng=1)(x).data)
     for bad in (-0.1, 1.5):
-        with pytest.raises(ValueError, match=r"Dropout: p must be a probability in \[0, 1\]"):
+        with pytest.raises(ValueError, match=rf"Dropout: p must be a finite number >= 0 and <= 1, got {bad}"):
             nn.Dropout(bad)
+    with pytest.raises(TypeError, match="Dropout: p must be a finite number"):
+        nn.Dropout("0.5")
 
 
 def test_dropout_gradient_flows_through_kept_units():
@@ -292,3 +294,39 @@ def test_clip_grad_value_clamps_in_place():
     np.testing.assert_array_equal(params[0].grad, [-1.0, 0.5, 1.0])
     with pytest.raises(ValueError, match="clip_value"):
         nn.utils.clip_grad_value_(params, -1)
+
+
+# ----------------------------------------------------------------------------- argument checks
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: nn.BatchNorm1d(4.0), TypeError, "BatchNorm1d: num_features must be an int"),
+        (lambda: nn.BatchNorm1d(0), ValueError, "BatchNorm1d: num_features must be an int >= 1, got 0"),
+        (lambda: nn.BatchNorm1d(4, eps="1e-5"), TypeError, "BatchNorm1d: eps"),
+        (lambda: nn.BatchNorm1d(4, eps=0.0), ValueError, "BatchNorm1d: eps must be a finite number > 0"),
+        (lambda: nn.BatchNorm1d(4, momentum="0.1"), TypeError, "BatchNorm1d: momentum"),
+        (lambda: nn.LayerNorm(2.5), TypeError, "LayerNorm: normalized_shape must be an int or a tuple"),
+        (lambda: nn.LayerNorm((2, 3.0)), TypeError, "LayerNorm: normalized_shape"),
+        (lambda: nn.LayerNorm((2, 0)), ValueError, "LayerNorm: normalized_shape must be positive"),
+        (lambda: nn.LayerNorm(4, eps=-1.0), ValueError, "LayerNorm: eps"),
+        (lambda: nn.Flatten(start_dim=1.0), TypeError, "Flatten: start_dim must be an int"),
+        (lambda: nn.Flatten(end_dim="-1"), TypeError, "Flatten: end_dim must be an int"),
+        (lambda: nn.LeakyReLU(float("nan")), ValueError, "LeakyReLU: negative_slope"),
+        (lambda: nn.GELU(approximate=None), TypeError, "GELU: approximate must be one of"),
+        (lambda: nn.MSELoss(reduction=None), TypeError, "MSELoss: reduction must be one of"),
+        (lambda: nn.utils.clip_grad_norm_([], "1.0"), TypeError, "clip_grad_norm_: max_norm"),
+        (lambda: nn.utils.clip_grad_norm_([], 1.0, norm_type=0), ValueError, "clip_grad_norm_: norm_type"),
+        (lambda: nn.utils.clip_grad_value_([], None), TypeError, "clip_grad_value_: clip_value"),
+        (lambda: nn.Sequential(nn.ReLU())[1.0], TypeError, "ints or slices"),
+    ],
+)
+def test_arguments_of_the_wrong_type_or_value(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_unbounded_clip_limits_are_allowed():
+    params = grads(np.array([3.0, 4.0]))
+    assert nn.utils.clip_grad_norm_(params, float("inf")) == pytest.approx(5.0)
+    nn.utils.clip_grad_value_(params, float("inf"))
+    np.testing.assert_array_equal(params[0].grad, [3.0, 4.0])

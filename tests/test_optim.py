@@ -328,6 +328,21 @@ def test_bad_params_raise_type_error():
         optim.SGD([tn.tensor([1.0])], lr=0.1)
 
 
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda p: optim.SGD(p, lr="0.1"), "SGD: lr must be a finite number >= 0, got '0.1'"),
+        (lambda p: optim.SGD(p, lr=True), "SGD: lr must be a finite number >= 0, got True"),
+        (lambda p: optim.Adam(p, betas=0.9), r"Adam: betas must be a pair \(beta1, beta2\)"),
+        (lambda p: optim.Adam(p, betas=(0.9, "0.99")), r"Adam: betas\[1\] must be a finite number"),
+        (lambda p: optim.RMSprop(p, alpha=None), "RMSprop: alpha"),
+    ],
+)
+def test_options_of_the_wrong_type_raise_type_error(make, match):
+    with pytest.raises(TypeError, match=match):
+        make([nn.Parameter(np.ones(2))])
+
+
 def test_training_a_model_reduces_the_loss():
     tn.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))

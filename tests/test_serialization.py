@@ -69,6 +69,21 @@ def test_path_is_used_as_given_and_overwritten_atomically(tmp_path):
     assert os.listdir(tmp_path) == ["model.ckpt"]  # no .npz suffix added, no temp files left
 
 
+def test_checkpoint_has_ordinary_permissions(tmp_path):
+    umask = os.umask(0)
+    os.umask(umask)
+    path = tmp_path / "ckpt.npz"
+    tn.save({"a": 1}, path)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_numpy_integer_keys_are_stored_as_ints(tmp_path):
+    path = tmp_path / "keys.npz"
+    tn.save({np.int64(3): "three", 4: "four"}, path)
+    loaded = tn.load(path)
+    assert loaded == {3: "three", 4: "four"} and all(type(k) is int for k in loaded)
+
+
 def test_interrupted_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "ckpt.npz"
     tn.save({"epoch": 1, "w": np.ones(3)}, path)

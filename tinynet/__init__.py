@@ -42,6 +42,6 @@ def __getattr__(name: str) -> object:
     """Import the larger submodules on first use, so that ``import tinynet`` stays fast."""
     import importlib
 
-    if name in {"nn", "optim", "init", "data", "diagnostics", "training", "plotting", "serialization"}:
+    if name in {"nn", "optim", "init", "data", "diagnostics", "training", "plotting", "experiments"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'tinynet' has no attribute {name!r}")

@@ -5,8 +5,10 @@ An op is a subclass of :class:`Function` with two static methods on numpy arrays
     forward(ctx, *arrays, **options) -> np.ndarray
     backward(ctx, grad) -> one gradient (or None) per array input
 
-``Op.apply(*tensors, **options)`` runs ``forward`` and, when gradients are being recorded and some input
-requires grad, links the result to a :class:`Node` holding the context and the inputs.
+``Op.apply(*operands, **options)`` makes the operands tensors through one hook (``Op._operands``), runs
+``forward`` and, when gradients are being recorded and some input requires grad, links the result to a
+:class:`Node` holding the context and the inputs. ``apply`` is a plain function made for each subclass, so
+binding an op is one line: ``exp = Exp.apply``, and on the Tensor ``Tensor.exp = ops.exp``.
 
 :func:`backward` orders the graph with an iterative depth-first search (no recursion, so a chain of any depth
 works), then visits nodes from the output back to the leaves. It is the *only* place where a gradient is
@@ -18,13 +20,14 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from .tensor import Tensor
+from .tensor import Tensor, as_tensor
 
 F = TypeVar("F", bound=Callable[..., Any])
+
 
 class _GradState(threading.local):
     """Grad mode per thread (as in PyTorch): ``no_grad`` in one thread never turns off recording in
@@ -114,7 +117,23 @@ class Node:
 
 
 class Function:
-    """Base class of differentiable ops. Subclasses define static ``forward`` and ``backward``."""
+    """Base class of differentiable ops: static ``forward`` and ``backward`` on numpy arrays.
+
+    Every subclass gets its own ``apply`` (a plain function, see :func:`_make_apply`), so an op is bound with
+    one line wherever it is offered: ``exp = Exp.apply`` in ``ops``, ``Tensor.exp = ops.exp`` on the Tensor.
+    ``apply(*operands, **options)`` turns the operands into tensors with :meth:`_operands`, runs ``forward``
+    on their arrays (``options`` go to ``forward`` as they are), and links the result to a :class:`Node`
+    when gradients are being recorded and some operand requires grad. An op changes how its operands are
+    coerced by overriding :meth:`_operands`, and how a numpy failure is reported by :meth:`_explain`; it
+    does not override ``apply``.
+    """
+
+    apply: ClassVar[Callable[..., Tensor]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "apply" not in cls.__dict__:
+            cls.apply = staticmethod(_make_apply(cls))
 
     @staticmethod
     def forward(ctx: Context, *arrays: np.ndarray, **options: Any) -> np.ndarray:
@@ -127,8 +146,48 @@ class Function:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
-        """Run the op on tensors and, if any input requires grad (and grad mode is on), record it."""
+    def _operands(cls, *args: Any) -> tuple[Tensor, ...]:
+        """The operands as tensors: a Tensor as it is, anything else a constant (:func:`as_tensor`).
+
+        The one coercion hook of ``apply``; binary ops override it with their dtype rules.
+        """
+        for arg in args:
+            if not isinstance(arg, Tensor):
+                return tuple([as_tensor(a) for a in args])
+        return args
+
+    @classmethod
+    def _explain(
+        cls, error: Exception, inputs: tuple[Tensor, ...], options: dict[str, Any]
+    ) -> Exception | None:
+        """The error to raise instead of ``error`` (raised by ``forward``), or None to let it through.
+
+        Ops override it to name themselves and their operands' shapes rather than surface numpy's message.
+        """
+        return None
+
+
+def _make_apply(op: type[Function]) -> Callable[..., Tensor]:
+    """``op.apply``: run ``op`` on its operands and, if any requires grad (and grad mode is on), record it.
+
+    A closure over ``op`` rather than a classmethod: a plain function binds as a method, so
+    ``Tensor.exp = Exp.apply`` works, and the hot path creates no bound-method object per call. The hook
+    is looked up once, when the op is defined; an op that keeps the default hook has its fast path inlined,
+    so an operand that is already a Tensor costs one ``isinstance``.
+    """
+
+    operands = op._operands
+    default = getattr(operands, "__func__", None) is Function._operands.__func__
+
+    def apply(*args: Any, **options: Any) -> Tensor:
+        inputs = args
+        if not default:
+            inputs = operands(*args)
+        else:  # the default hook's fast path, inlined: Tensors go through as they are
+            for arg in args:
+                if not isinstance(arg, Tensor):
+                    inputs = operands(*args)
+                    break
         ctx = Context()
         if _grad_state.enabled:
             needs = tuple([t._requires_grad for t in inputs])
@@ -137,12 +196,20 @@ class Function:
             needs = (False,) * len(inputs)
             track = False
         ctx.needs_input_grad = needs
-        out = cls.forward(ctx, *[t.data for t in inputs], **options)
-        if (
-            type(out) is not np.ndarray
-        ):  # numpy turns 0-d results into scalars; keep arrays everywhere
+        try:
+            out = op.forward(ctx, *[t.data for t in inputs], **options)
+        except Exception as error:
+            explained = op._explain(error, inputs, options)
+            if explained is None:
+                raise
+            raise explained from error
+        if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars; keep arrays everywhere
             out = np.asarray(out)
-        return Tensor._make(out, track, Node(cls, ctx, inputs) if track else None)
+        return Tensor._make(out, track, Node(op, ctx, inputs) if track else None)
+
+    apply.__qualname__ = f"{op.__qualname__}.apply"
+    apply.__doc__ = op.__doc__
+    return apply
 
 
 def _topological_order(root: Tensor) -> list[Tensor]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_int, is_int
+
 _default: np.random.Generator = np.random.default_rng(0)
 
 
@@ -18,11 +20,11 @@ def manual_seed(seed: int) -> np.random.Generator:
     ------
     TypeError
         If ``seed`` is not an integer.
+    ValueError
+        If ``seed`` is negative (numpy's generators take seeds >= 0).
     """
     global _default
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
-    _default = np.random.default_rng(int(seed))
+    _default = np.random.default_rng(check_int("manual_seed", "seed", seed, minimum=0))
     return _default
 
 
@@ -40,11 +42,13 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     ------
     TypeError
         For any other type.
+    ValueError
+        For a negative int seed.
     """
     if rng is None:
         return _default
     if isinstance(rng, np.random.Generator):
         return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
+    if is_int(rng):
+        return np.random.default_rng(check_int("rng", "seed", rng, minimum=0))
     raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ._checks import is_int, is_real
+from ._files import atomic_write
 from ._version import __version__
 from .tensor import Tensor
 
@@ -27,6 +29,13 @@ FORMAT_VERSION = 1
 MANIFEST = "__tinynet__"
 _ARRAY_KINDS = "biufcU"  # bool, ints, floats, complex, unicode: never object or void
 _MAX_MANIFEST_BYTES = 64 * 2**20
+# what a manifest's scalar entries may hold, by their "t" (JSON gives only Python types)
+_MANIFEST_VALUE: dict[str, Callable[[Any], bool]] = {
+    "bool": lambda v: isinstance(v, bool),
+    "int": is_int,
+    "float": is_real,
+    "str": lambda v: isinstance(v, str),
+}
 
 
 def _check_array(array: np.ndarray, where: str) -> None:
@@ -69,7 +78,7 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str, active: set[int
             if isinstance(obj, dict):
                 keys = []
                 for key in obj:
-                    if isinstance(key, bool) or not isinstance(key, (str, int)):
+                    if not (isinstance(key, str) or is_int(key)):
                         raise TypeError(
                             f"save: {where} has a key {key!r} of type {type(key).__name__}; dict "
                             "keys must be str or int"
@@ -94,9 +103,9 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
 
     ``obj`` is a tree of dicts (str or int keys, order kept), lists, tuples, numpy arrays and
     scalars, Tensors (stored as their arrays), Python ints (any size), floats, strings, bools and
-    None. The file is written to a temporary file in the same folder and then renamed over ``path``,
-    so an interrupted save never leaves a partial checkpoint. ``path`` is used as given (no ``.npz``
-    suffix is added).
+    None. The file is written through :func:`tinynet._files.atomic_write` (a temporary file in the
+    same folder, renamed over ``path``), so an interrupted save never leaves a partial checkpoint.
+    ``path`` is used as given (no ``.npz`` suffix is added).
 
     Raises
     ------
@@ -113,20 +122,10 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "tinynet": __version__, "tree": tree}
     text = json.dumps(manifest, separators=(",", ":")).encode("utf-8")
     arrays[MANIFEST] = np.frombuffer(text, dtype=np.uint8)
-    folder, name = os.path.split(os.path.abspath(path))
-    if not os.path.isdir(folder):
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise FileNotFoundError(f"save: the folder of {path!r} does not exist")
-    temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(temp, "xb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    with atomic_write(path) as handle:
+        np.savez(handle, **arrays)
 
 
 def _not_checkpoint(path: str, why: str) -> ValueError:
@@ -183,10 +182,9 @@ def _decode(node: Any, archive: Any, path: str) -> Any:
         return array[()] if kind == "scalar" else array
     if kind == "none":
         return None
-    if kind in ("bool", "int", "float", "str"):
+    if kind in _MANIFEST_VALUE:
         value = node.get("v")
-        expected = {"bool": bool, "int": int, "float": (float, int), "str": str}[kind]
-        if not isinstance(value, expected) or (kind == "int" and isinstance(value, bool)):
+        if not _MANIFEST_VALUE[kind](value):
             raise _corrupt(path, f"a {kind} entry holds {value!r}")
         return float(value) if kind == "float" else value
     if kind == "dict":
@@ -240,7 +238,7 @@ def load(path: str | os.PathLike[str]) -> Any:
                     path, "its manifest does not name the tinynet checkpoint format"
                 )
             version = manifest.get("version")
-            if not isinstance(version, int) or version < 1:
+            if not is_int(version) or version < 1:
                 raise _corrupt(path, f"format version {version!r}")
             if version > FORMAT_VERSION:
                 raise ValueError(

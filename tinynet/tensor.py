@@ -5,6 +5,7 @@ Arithmetic follows numpy broadcasting; ``backward()`` fills ``.grad`` of every l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -56,6 +57,11 @@ class Tensor:
         d(loss)/d(self), same shape and dtype as ``data``; accumulates across ``backward()`` calls.
     requires_grad : bool
         Whether gradients flow to this tensor. Only float tensors may require grad.
+
+    The operators (``+ - * / ** @``, unary ``-``, the reflected forms, indexing) and the methods ``sum``,
+    ``mean``, ``max``, ``min``, ``exp``, ``log``, ``sqrt``, ``abs``, ``tanh``, ``sigmoid``, ``relu``,
+    ``reshape``, ``transpose`` and ``.T`` are the ops of :mod:`tinynet.ops` themselves, bound at the end
+    of this module.
     """
 
     __slots__ = ("__weakref__", "_node", "_requires_grad", "_retains_grad", "data", "grad")
@@ -176,109 +182,6 @@ class Tensor:
         """Indices of the maxima along ``axis`` (not differentiable; returns a numpy array)."""
         return self.data.argmax(axis=axis)
 
-    # ----------------------------------------------------------------- operators
-    def __add__(self, other: Any) -> Tensor:
-        return _ops.add(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return _ops.add(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _ops.sub(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _ops.sub(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _ops.mul(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _ops.mul(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _ops.div(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.div(other, self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return _ops.pow(self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return _ops.pow(other, self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(other, self)
-
-    def __neg__(self) -> Tensor:
-        return _ops.neg(self)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return _ops.getitem(self, index)
-
-    # ----------------------------------------------------------------- methods
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (all axes by default)."""
-        return _ops.sum(self, axis, keepdims)
-
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Mean over ``axis`` (all axes by default)."""
-        return _ops.mean(self, axis, keepdims)
-
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Maximum over ``axis``; the gradient is shared equally among tied maxima."""
-        return _ops.max(self, axis, keepdims)
-
-    def min(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Minimum over ``axis``; the gradient is shared equally among tied minima."""
-        return _ops.min(self, axis, keepdims)
-
-    def exp(self) -> Tensor:
-        """Elementwise e**x."""
-        return _ops.exp(self)
-
-    def log(self) -> Tensor:
-        """Elementwise natural logarithm."""
-        return _ops.log(self)
-
-    def sqrt(self) -> Tensor:
-        """Elementwise square root."""
-        return _ops.sqrt(self)
-
-    def abs(self) -> Tensor:
-        """Elementwise |x| (gradient sign(x), 0 at 0)."""
-        return _ops.abs(self)
-
-    def tanh(self) -> Tensor:
-        """Elementwise tanh."""
-        return _ops.tanh(self)
-
-    def sigmoid(self) -> Tensor:
-        """Elementwise logistic sigmoid 1 / (1 + e**-x), computed stably."""
-        return _ops.sigmoid(self)
-
-    def relu(self) -> Tensor:
-        """Elementwise max(x, 0)."""
-        return _ops.relu(self)
-
-    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
-        """The same elements in a new shape (one dimension may be -1)."""
-        target = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return _ops.reshape(self, tuple(target))  # type: ignore[arg-type]
-
-    def transpose(self, *axes: int | tuple[int, ...]) -> Tensor:
-        """Permute the axes (reversed when none are given), as ``numpy.transpose``."""
-        order = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return _ops.transpose(self, tuple(order) if order else None)  # type: ignore[arg-type]
-
-    @property
-    def T(self) -> Tensor:
-        """The tensor with its axes reversed."""
-        return _ops.transpose(self, None)
-
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """Create a leaf tensor holding a copy of ``data``.
@@ -306,5 +209,81 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     return Tensor(array, requires_grad=requires_grad)
 
 
-from . import ops as _ops  # noqa: E402  (ops import Tensor from this module)
+def constant(value: Any, dtype: np.dtype | None) -> Tensor:
+    """Wrap a number or array as a tensor that does not require grad.
+
+    With a float ``dtype`` (that of the tensor it meets) the value is converted to it; otherwise numpy
+    arrays keep their dtype and Python numbers and lists take the default float dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not numeric.
+    """
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"expected a number, array or Tensor, got {type(value).__name__}")
+    if dtype is not None and dtype.kind == "f":
+        target = dtype
+    elif isinstance(value, (np.ndarray, np.generic)) or (
+        dtype is not None and array.dtype.kind != "f"
+    ):
+        target = array.dtype
+    else:
+        target = _default_dtype
+    if array.dtype != target:
+        array = array.astype(target)
+    return Tensor._make(array, False, None)
+
+
+def as_tensor(x: Any) -> Tensor:
+    """``x`` itself if it is a Tensor, else a constant tensor (:func:`constant`: arrays keep their dtype)."""
+    if isinstance(x, Tensor):
+        return x
+    return constant(x, None)
+
+
+def _reflected(op: Callable[[Any, Any], Tensor]) -> Callable[[Tensor, Any], Tensor]:
+    """The reflected operator method (``2 * x``, ``1 - x``, ``a @ x``): ``op(other, self)``."""
+
+    def reflected(self: Tensor, other: Any) -> Tensor:
+        return op(other, self)
+
+    reflected.__doc__ = f"{op.__qualname__} with the operands swapped: ``op(other, self)``."
+    return reflected
+
+
+# ----------------------------------------------------------------- operators and methods
+# Each is the op itself, bound here rather than in the class body because ops/ imports Tensor from this
+# module (the engine's one import cycle). The ops' docstrings state what each computes and its derivative.
+from . import ops as _ops  # noqa: E402
 from .function import backward as _graph_backward  # noqa: E402  (loaded by ops above)
+
+Tensor.__add__ = _ops.add
+Tensor.__radd__ = _reflected(_ops.add)
+Tensor.__sub__ = _ops.sub
+Tensor.__rsub__ = _reflected(_ops.sub)
+Tensor.__mul__ = _ops.mul
+Tensor.__rmul__ = _reflected(_ops.mul)
+Tensor.__truediv__ = _ops.div
+Tensor.__rtruediv__ = _reflected(_ops.div)
+Tensor.__pow__ = _ops.pow
+Tensor.__rpow__ = _reflected(_ops.pow)
+Tensor.__matmul__ = _ops.matmul
+Tensor.__rmatmul__ = _reflected(_ops.matmul)
+Tensor.__neg__ = _ops.neg
+Tensor.__getitem__ = _ops.getitem
+Tensor.sum = _ops.sum
+Tensor.mean = _ops.mean
+Tensor.max = _ops.max
+Tensor.min = _ops.min
+Tensor.exp = _ops.exp
+Tensor.log = _ops.log
+Tensor.sqrt = _ops.sqrt
+Tensor.abs = _ops.abs
+Tensor.tanh = _ops.tanh
+Tensor.sigmoid = _ops.sigmoid
+Tensor.relu = _ops.relu
+Tensor.reshape = _ops.reshape
+Tensor.transpose = _ops.transpose
+Tensor.T = property(_ops.transpose, doc="The tensor with its axes reversed.")

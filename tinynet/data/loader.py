@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_int, check_real
 from ..random import as_generator
 
 
@@ -68,10 +69,7 @@ class DataLoader:
         drop_last: bool = False,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise TypeError(f"DataLoader: batch_size must be an int, got {type(batch_size).__name__}")
-        if batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
+        batch_size = check_int("DataLoader", "batch_size", batch_size, minimum=1)
         self.x = as_array(x, "DataLoader: x")
         self.y = as_array(y, "DataLoader: y")
         for name, arr in (("x", self.x), ("y", self.y)):
@@ -131,11 +129,12 @@ def scale(x: Any, max_value: float = 255.0, dtype: Any = np.float32) -> np.ndarr
 
     Raises
     ------
+    TypeError
+        If ``max_value`` is not a real number.
     ValueError
         If ``max_value`` is not positive and finite.
     """
-    if not (np.isfinite(max_value) and max_value > 0):
-        raise ValueError(f"scale: max_value must be positive and finite, got {max_value}")
+    check_real("scale", "max_value", max_value, minimum=0, strict_min=True)
     arr = as_array(x, "scale: x")
     out = arr.astype(dtype, copy=True)
     out /= np.asarray(max_value, dtype=out.dtype)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_choice, check_int, check_real
 from .._files import atomic_write
 from .cache import cache_dir
 from .idx import read_idx
@@ -98,12 +99,6 @@ def find_files(root: str | os.PathLike[str], kind: str = "mnist") -> dict[str, P
     return found
 
 
-def _check_kind(kind: object) -> str:
-    if kind not in MIRRORS:
-        raise ValueError(f"load_mnist: kind must be one of {', '.join(KINDS)}; got {kind!r}")
-    return kind  # type: ignore[return-value]
-
-
 def load_mnist(
     root: str | os.PathLike[str] | None = None,
     kind: str = "mnist",
@@ -155,11 +150,9 @@ def load_mnist(
         If ``kind`` is unknown, a file is not valid IDX, images are not 3-D, labels not 1-D, or
         image and label counts disagree.
     """
-    kind = _check_kind(kind)
-    if retries < 1:
-        raise ValueError(f"load_mnist: retries must be >= 1, got {retries}")
-    if timeout <= 0:
-        raise ValueError(f"load_mnist: timeout must be > 0 seconds, got {timeout}")
+    kind = check_choice("load_mnist", "kind", kind, KINDS)
+    check_int("load_mnist", "retries", retries, minimum=1)
+    check_real("load_mnist", "timeout", timeout, minimum=0, strict_min=True)
     base = Path(root) if root is not None else cache_dir() / kind
     found = find_files(base, kind)
     missing = [key for key, path in found.items() if path is None]
@@ -218,11 +211,15 @@ def download_file(
 
     Raises
     ------
+    TypeError
+        If ``retries`` is not an int or ``timeout`` not a real number.
     ValueError
-        If a mirror is not an ``http`` or ``https`` URL.
+        If a mirror is not an ``http`` or ``https`` URL, ``retries < 1`` or ``timeout <= 0``.
     DownloadError
         If no mirror served a valid copy; the message lists what each mirror did.
     """
+    check_int("download_file", "retries", retries, minimum=1)
+    check_real("download_file", "timeout", timeout, minimum=0, strict_min=True)
     for base in mirrors:
         scheme = urllib.parse.urlsplit(base).scheme
         if scheme not in ("http", "https"):

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_int
 from .cache import cache_dir, load_npz, save_npz
 
 #: Bumped whenever the rendered images change for the same arguments: it keys the cache and seeds the
@@ -403,14 +404,6 @@ def _generate_split(
     return images, labels
 
 
-def _check_count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"synthetic_digits: {name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"synthetic_digits: {name} must be >= 0, got {value}")
-    return int(value)
-
-
 def cache_path(n_train: int, n_test: int, seed: int) -> Path:
     """The cache file of ``synthetic_digits(n_train, n_test, seed)`` (keyed by the generator version)."""
     name = f"synthetic-digits-v{GENERATOR_VERSION}-train{n_train}-test{n_test}-seed{seed}.npz"
@@ -458,9 +451,9 @@ def synthetic_digits(
     ValueError
         If a count or the seed is negative.
     """
-    n_train = _check_count("n_train", n_train)
-    n_test = _check_count("n_test", n_test)
-    seed = _check_count("seed", seed)
+    n_train = check_int("synthetic_digits", "n_train", n_train, minimum=0)
+    n_test = check_int("synthetic_digits", "n_test", n_test, minimum=0)
+    seed = check_int("synthetic_digits", "seed", seed, minimum=0)
     if cache is not None and not isinstance(cache, bool):
         raise TypeError(f"synthetic_digits: cache must be True, False or None, got {cache!r}")
     if cache is None:

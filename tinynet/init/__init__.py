@@ -1,16 +1,17 @@
 """Initialization strategies: the heart of tinynet.
 
 Strategies are values: ``init.get("he_normal(mode='fan_out')")`` returns an :class:`Initializer`
-whose ``repr`` is that spec again. ``init.names()`` lists the registry, ``init.register``
+(:mod:`.strategy`: what a strategy is) whose ``repr`` is that spec again (:mod:`.registry`: how
+names become strategies). ``init.names()`` lists the registry, ``init.register``
 extends it, ``init.apply`` re-initializes a model with one random stream per parameter and
 ``init.lsuv`` is the data-dependent LSUV procedure. docs/initialization.md gives every formula.
 """
 
 from .apply import PRESETS, apply, resolve_auto_gain
-from .base import FunctionInitializer, Initializer, get, names, parse_spec, register
 from .fans import fans
 from .gains import calculate_gain, estimate_gain
 from .lsuv import Lsuv, lsuv
+from .registry import get, names, parse_spec, register
 from .schemes import (
     TRUNCATION_STD,
     Constant,
@@ -31,6 +32,7 @@ from .schemes import (
     XavierUniform,
     Zeros,
 )
+from .strategy import FunctionInitializer, Initializer
 
 __all__ = [
     "PRESETS",

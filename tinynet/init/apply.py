@@ -1,4 +1,8 @@
-"""(Re)initializing a whole model: per-parameter streams, name patterns, framework presets."""
+"""(Re)initializing a whole model: name patterns, framework presets, auto gains.
+
+The drawing itself (one random stream per parameter) is :func:`.model.draw_layers`; data-dependent
+specs (``"lsuv"``) are then rescaled by :func:`.lsuv.scale_layers`.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,19 @@ from typing import Any
 
 import numpy as np
 
-from .base import Initializer, get
+from .._checks import check_choice
+from .lsuv import scale_layers
 from .model import (
-    base_seed,
+    Choice,
     draw,
+    draw_layers,
     following_gains,
     named_layers,
-    parameter_name,
-    parameter_names,
-    stream,
+    required_layers,
     with_gain,
 )
+from .registry import get
+from .strategy import Initializer
 
 #: each framework's defaults for a dense layer as ``(weight, bias)`` specs
 PRESETS: dict[str, tuple[str, str]] = {
@@ -72,66 +78,6 @@ def _own(layer: Any, name: str, attr: str) -> Initializer:
     return get(own)
 
 
-def initialize(
-    model: Any,
-    weight: Any,
-    bias: Any,
-    rng: np.random.Generator | int | None,
-    data: Any,
-    *,
-    keep_bias: bool = False,
-    op: str = "init.apply",
-) -> list[dict[str, Any]]:
-    """Shared body of :func:`apply` and :func:`tinynet.init.lsuv`; returns the LSUV report."""
-    layers = named_layers(model, op)
-    if not layers:
-        raise ValueError(
-            f"{op}: found no layer in {type(model).__name__} (a layer is a module with a fans() "
-            "method and a weight)"
-        )
-    weights = _plan(weight, layers, "weight")
-    biases = _plan(bias, layers, "bias")
-    chosen = []
-    for name, layer in layers:
-        w_init = weights[name] or _own(layer, name, "weight")
-        has_bias = getattr(layer, "bias", None) is not None and not keep_bias
-        b_init = (biases[name] or _own(layer, name, "bias")) if has_bias else None
-        chosen.append((name, layer, w_init, b_init))
-    lsuv_layers = [(n, lay, w) for n, lay, w, _ in chosen if w.data_dependent]
-    if lsuv_layers and data is None:
-        raise ValueError(
-            f"{op}: {lsuv_layers[0][2]!r} is data-dependent; pass data=x_batch (a batch of inputs)"
-        )
-
-    seed = base_seed(rng, op)
-    gains = following_gains(model, op)
-    param_names = parameter_names(model)
-    for name, layer, w_init, b_init in chosen:
-        gain = gains[id(layer)]
-        draw(
-            layer,
-            "weight",
-            w_init,
-            stream(seed, parameter_name(param_names, name, layer, "weight")),
-            gain,
-        )
-        layer.weight_init = w_init
-        if b_init is not None:
-            draw(
-                layer,
-                "bias",
-                b_init,
-                stream(seed, parameter_name(param_names, name, layer, "bias")),
-                gain,
-            )
-            layer.bias_init = b_init
-    if not lsuv_layers:
-        return []
-    from .lsuv import scale_layers
-
-    return scale_layers(model, data, [(n, lay, w.tol, w.max_iter) for n, lay, w in lsuv_layers], op)
-
-
 def apply(
     model: Any,
     weight: Any = None,
@@ -173,18 +119,32 @@ def apply(
         Unknown preset, a pattern matching no layer, a model without layers, or ``"lsuv"`` without
         ``data``.
     TypeError
-        A model without ``modules()``, or ``None`` for a layer that has no
-        ``weight_init``/``bias_init``.
+        A model without ``modules()``, a preset that is not a string, or ``None`` for a layer that
+        has no ``weight_init``/``bias_init``.
     """
+    op = "init.apply"
     if preset is not None:
-        if preset not in PRESETS:
-            raise ValueError(
-                f"init.apply: unknown preset {preset!r}; valid: {', '.join(map(repr, PRESETS))}"
-            )
-        preset_weight, preset_bias = PRESETS[preset]
+        preset_weight, preset_bias = PRESETS[check_choice(op, "preset", preset, PRESETS)]
         weight = preset_weight if weight is None else weight
         bias = preset_bias if bias is None else bias
-    initialize(model, weight, bias, rng, data)
+    layers = required_layers(model, op)
+    weights = _plan(weight, layers, "weight")
+    biases = _plan(bias, layers, "bias")
+    chosen: list[Choice] = []
+    for name, layer in layers:
+        w_init = weights[name] or _own(layer, name, "weight")
+        b_init = None
+        if getattr(layer, "bias", None) is not None:
+            b_init = biases[name] or _own(layer, name, "bias")
+        chosen.append((name, layer, w_init, b_init))
+    data_dependent = [(name, layer, w_init) for name, layer, w_init, _ in chosen if w_init.data_dependent]
+    if data_dependent and data is None:
+        raise ValueError(
+            f"{op}: {data_dependent[0][2]!r} is data-dependent; pass data=x_batch (a batch of inputs)"
+        )
+    draw_layers(model, chosen, rng, op)
+    if data_dependent:
+        scale_layers(model, data, data_dependent, op)
     return model
 
 

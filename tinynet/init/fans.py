@@ -5,10 +5,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-import numpy as np
+from .._checks import check_real, is_int
+
+#: a weight's shape, as every strategy's ``sample`` receives it
+Shape = tuple[int, ...]
+#: ``(fan_in, fan_out)``, as every strategy's ``sample`` receives it
+Fans = tuple[float, float]
 
 
-def as_shape(shape: int | Iterable[int], op: str = "init") -> tuple[int, ...]:
+def as_shape(shape: int | Iterable[int], op: str = "init") -> Shape:
     """Coerce ``shape`` (an int or a sequence of ints) to a tuple of non-negative ints.
 
     Raises
@@ -18,8 +23,8 @@ def as_shape(shape: int | Iterable[int], op: str = "init") -> tuple[int, ...]:
     ValueError
         If a dimension is negative.
     """
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        shape = (shape,)
+    if is_int(shape):
+        shape = (shape,)  # type: ignore[assignment]
     try:
         dims = tuple(shape)  # type: ignore[arg-type]
     except TypeError:
@@ -27,7 +32,7 @@ def as_shape(shape: int | Iterable[int], op: str = "init") -> tuple[int, ...]:
             f"{op}: shape must be an int or a sequence of ints, got {type(shape).__name__}"
         ) from None
     for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+        if not is_int(d):
             raise TypeError(f"{op}: shape must contain ints, got {dims!r}")
         if d < 0:
             raise ValueError(f"{op}: shape dimensions must be >= 0, got {dims!r}")
@@ -61,24 +66,34 @@ def fans(shape: int | Iterable[int]) -> tuple[int, int]:
 def _check_fan(name: str, value: float | None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"init: {name} must be a number or None, got {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"init: {name} must be finite and >= 0, got {value!r}")
-    return value
+    check_real("init", name, value, minimum=0.0)
+    return value  # as given: a layer's int fans stay ints for a user's function
 
 
 def resolve_fans(
-    shape: tuple[int, ...], fan_in: float | None, fan_out: float | None
-) -> tuple[float, float]:
-    """Fill in whichever of ``fan_in``/``fan_out`` is None from :func:`fans` of ``shape``.
+    shape: Shape, fan_in: float | None = None, fan_out: float | None = None, *, needed: bool = True
+) -> Fans:
+    """``(fan_in, fan_out)``: the explicit ones where given, the rest from :func:`fans` of ``shape``.
 
-    Explicit fans win: a layer knows its fans better than its weight's shape does.
+    Explicit fans win: a layer knows its fans better than its weight's shape does. A 0-d shape has
+    no fans of its own; for a strategy that does not use them (``needed=False``) a missing fan is
+    then NaN instead of an error.
+
+    Raises
+    ------
+    TypeError
+        If an explicit fan is not a real number.
+    ValueError
+        If an explicit fan is negative or not finite, or (with ``needed=True``) a fan is missing
+        for a 0-d shape.
     """
     fan_in = _check_fan("fan_in", fan_in)
     fan_out = _check_fan("fan_out", fan_out)
     if fan_in is None or fan_out is None:
-        shape_in, shape_out = fans(shape)
+        if not shape and not needed:
+            shape_in, shape_out = math.nan, math.nan
+        else:
+            shape_in, shape_out = fans(shape)
         fan_in = shape_in if fan_in is None else fan_in
         fan_out = shape_out if fan_out is None else fan_out
     return fan_in, fan_out

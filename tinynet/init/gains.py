@@ -1,6 +1,8 @@
 """Gains: the factor multiplying an initializer's std to offset an activation's shrinkage.
 
-:func:`calculate_gain` is PyTorch's table; :func:`estimate_gain` computes a gain for any activation.
+:func:`calculate_gain` is PyTorch's table; :func:`estimate_gain` computes a gain for any activation;
+:func:`check_gain` validates the ``gain`` argument of a scheme and :func:`gain_value` turns it into
+a number.
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from .._checks import check_real, closest
+from ..function import no_grad
+from ..tensor import tensor
 
 _UNIT_GAIN = (
     "linear",
@@ -40,9 +46,11 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
     Raises
     ------
+    TypeError
+        For a ``nonlinearity`` that is not a string, or a ``param`` for ``leaky_relu`` that is not a
+        real number (bools are rejected).
     ValueError
-        For an unknown ``nonlinearity`` (the message lists the valid ones) or a ``param`` for
-        ``leaky_relu`` that is not a real number (bools are rejected).
+        For an unknown ``nonlinearity`` (the message lists the valid ones) or a NaN ``param``.
     """
     if not isinstance(nonlinearity, str):
         raise TypeError(
@@ -55,17 +63,9 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        if param is None:
-            slope = 0.01
-        elif isinstance(param, bool) or not isinstance(
-            param, (int, float, np.integer, np.floating)
-        ):
-            raise ValueError(
-                f"calculate_gain: param (negative_slope) for leaky_relu must be a number, "
-                f"got {param!r}"
-            )
-        else:
-            slope = float(param)
+        slope = 0.01
+        if param is not None:
+            slope = check_real("calculate_gain", "param (negative_slope) for leaky_relu", param, finite=False)
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4
@@ -100,10 +100,8 @@ def _evaluate(fn: Callable[[Any], Any], z: np.ndarray) -> np.ndarray:
     try:
         out = fn(z)
     except (TypeError, AttributeError):
-        import tinynet
-
-        with tinynet.no_grad():
-            out = fn(tinynet.tensor(z, dtype=np.float64))
+        with no_grad():
+            out = fn(tensor(z, dtype=np.float64))
     if hasattr(out, "data") and not isinstance(out, np.ndarray):
         out = out.data
     return np.asarray(out, dtype=np.float64)
@@ -140,3 +138,34 @@ def estimate_gain(fn: Callable[[Any], Any]) -> float:
     if not second_moment > 0:
         raise ValueError("estimate_gain: E[fn(z)^2] is 0, so no gain can preserve the variance")
     return 1.0 / math.sqrt(second_moment)
+
+
+def check_gain(owner: str, gain: Any) -> float | str:
+    """A scheme's ``gain`` argument, checked: a real number >= 0 (returned as a float), ``"auto"``
+    (the gain of the activation after the layer) or a nonlinearity name of :func:`calculate_gain`.
+
+    Raises
+    ------
+    TypeError
+        If ``gain`` is neither a string nor a real number.
+    ValueError
+        For a negative or non-finite number, or an unknown name (with the closest match).
+    """
+    if isinstance(gain, str):
+        if gain == "auto" or gain in NONLINEARITIES:
+            return gain
+        hint = closest(gain, ("auto", *NONLINEARITIES))
+        raise ValueError(
+            f"{owner}: gain must be a number, 'auto' or one of {', '.join(NONLINEARITIES)}, "
+            f"got {gain!r}" + (f" (closest match: {hint!r})" if hint else "")
+        )
+    return check_real(owner, "gain", gain, minimum=0.0)
+
+
+def gain_value(gain: float | str) -> float:
+    """Numeric value of a checked gain; ``"auto"`` outside a model means 1.0."""
+    if gain == "auto":
+        return 1.0
+    if isinstance(gain, str):
+        return calculate_gain(gain)
+    return float(gain)

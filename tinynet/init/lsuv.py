@@ -1,4 +1,10 @@
-"""Layer-sequential unit-variance init (Mishkin & Matas, "All you need is a good init", 2016)."""
+"""Layer-sequential unit-variance init (Mishkin & Matas, "All you need is a good init", 2016).
+
+The :class:`Lsuv` strategy (orthogonal pre-initialization), :func:`scale_layers` (the rescaling on a
+batch, which :func:`tinynet.init.apply` calls for data-dependent specs) and :func:`lsuv` itself.
+Both ``lsuv`` and ``apply`` draw through :func:`.model.draw_layers`; this module never imports
+``apply``.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from .base import Initializer, register
-from .schemes import Orthogonal, _real
+from .._checks import check_int, check_real
+from ..function import no_grad
+from ..tensor import Tensor, tensor
+from .fans import Fans, Shape
+from .model import draw_layers, required_layers
+from .registry import register
+from .schemes import Orthogonal
+from .strategy import Initializer
 
 
 class _Captured(Exception):
@@ -25,43 +37,31 @@ class Lsuv(Initializer):
     """
 
     data_dependent = True
+    uses_fans = False
 
     def __init__(self, tol: float = 0.1, max_iter: int = 10) -> None:
-        self.tol = _real("lsuv", "tol", tol, minimum=0.0, strict=True)
-        if (
-            isinstance(max_iter, bool)
-            or not isinstance(max_iter, (int, np.integer))
-            or max_iter < 0
-        ):
-            raise ValueError(f"lsuv: max_iter must be an int >= 0, got {max_iter!r}")
-        self.max_iter = int(max_iter)
+        self.tol = check_real("lsuv", "tol", tol, minimum=0.0, strict_min=True)
+        self.max_iter = check_int("lsuv", "max_iter", max_iter, minimum=0)
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
-        return Orthogonal().sample(shape, fan_in, fan_out, rng)
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
+        return Orthogonal().sample(shape, fans, rng)
 
 
-def _as_input(x_batch: Any, dtype: np.dtype) -> Any:
-    import tinynet
-
-    if isinstance(x_batch, tinynet.Tensor):
+def _as_input(x_batch: Any, dtype: np.dtype) -> Tensor:
+    if isinstance(x_batch, Tensor):
         return x_batch
     array = np.asarray(x_batch)
     if array.dtype.kind not in "fiu":
         raise TypeError(f"init.lsuv: x_batch must hold numbers, got dtype {array.dtype}")
-    return tinynet.tensor(array, dtype=dtype)
+    return tensor(array, dtype=dtype)
 
 
 def scale_layers(
-    model: Any, x_batch: Any, entries: list[tuple[str, Any, float, int]], op: str = "init.lsuv"
+    model: Any, x_batch: Any, entries: list[tuple[str, Any, Lsuv]], op: str = "init.lsuv"
 ) -> list[dict[str, Any]]:
-    """LSUV's second phase: for each ``(name, layer, tol, max_iter)`` in forward order, divide the
-    weight by ``sqrt(var)`` of the layer's output on ``x_batch`` until ``|var - 1| < tol``.
+    """LSUV's second phase: for each ``(name, layer, strategy)`` in forward order, divide the
+    weight by ``sqrt(var)`` of the layer's output on ``x_batch`` until ``|var - 1| < strategy.tol``
+    or ``strategy.max_iter`` rescalings were made.
 
     Variances are over every element of the output (as in the paper), computed under ``no_grad``
     with the model in eval mode (restored afterwards).
@@ -80,13 +80,10 @@ def scale_layers(
             module.training = training
 
 
-def _scale(
-    model: Any, x: Any, entries: list[tuple[str, Any, float, int]], op: str
-) -> list[dict[str, Any]]:
-    import tinynet
-
+def _scale(model: Any, x: Tensor, entries: list[tuple[str, Any, Lsuv]], op: str) -> list[dict[str, Any]]:
     report = []
-    for name, layer, tol, max_iter in entries:
+    for name, layer, strategy in entries:
+        tol, max_iter = strategy.tol, strategy.max_iter
         captured: list[Any] = []
 
         def hook(module: Any, inputs: Any, output: Any, _box: list[Any] = captured) -> None:
@@ -95,7 +92,7 @@ def _scale(
 
         def measure(layer_name: str = name, box: list[Any] = captured) -> float:
             box.clear()
-            with tinynet.no_grad():
+            with no_grad():
                 try:
                     model(x)
                 except _Captured:
@@ -168,7 +165,9 @@ def lsuv(
         (final output variance) and ``converged`` (``|variance - 1| < tol``). Each layer's
         ``weight_init`` becomes ``lsuv(tol=..., max_iter=...)``.
     """
-    from .apply import initialize
-
     strategy = Lsuv(tol=tol, max_iter=max_iter)
-    return initialize(model, strategy, None, rng, x_batch, keep_bias=True, op="init.lsuv")
+    layers = required_layers(model, "init.lsuv")
+    if x_batch is None:
+        raise ValueError(f"init.lsuv: {strategy!r} is data-dependent; pass x_batch (a batch of inputs)")
+    draw_layers(model, [(name, layer, strategy, None) for name, layer in layers], rng, "init.lsuv")
+    return scale_layers(model, x_batch, [(name, layer, strategy) for name, layer in layers], "init.lsuv")

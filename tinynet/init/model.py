@@ -1,5 +1,6 @@
 """How init sees a model: the Layer and Model protocols, the one :func:`is_layer`, per-parameter
-random streams and auto gains.
+random streams, auto gains, and :func:`draw_layers`, the drawing step that :func:`tinynet.init.apply`
+and :func:`tinynet.init.lsuv` share.
 
 init never imports ``tinynet.nn``. A *model* is anything with ``modules()`` (and, for names,
 ``named_modules()``/``named_parameters()``); a *layer* is a module that declares its fans with a
@@ -15,8 +16,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .._checks import check_int, is_int, is_real
 from ..random import as_generator
-from .base import Initializer
+from .strategy import Initializer
 
 
 @runtime_checkable
@@ -65,6 +67,17 @@ def named_layers(model: Any, op: str = "init") -> list[tuple[str, Any]]:
     return [(names.get(id(m), ""), m) for m in _modules(model, op) if is_layer(m)]
 
 
+def required_layers(model: Any, op: str) -> list[tuple[str, Any]]:
+    """:func:`named_layers`, refusing a model without any layer."""
+    layers = named_layers(model, op)
+    if not layers:
+        raise ValueError(
+            f"{op}: found no layer in {type(model).__name__} (a layer is a module with a fans() "
+            "method and a weight)"
+        )
+    return layers
+
+
 def parameter_names(model: Any) -> dict[int, str]:
     """``id(parameter) -> full dotted name`` from ``model.named_parameters()`` (empty if absent)."""
     if not callable(getattr(model, "named_parameters", None)):
@@ -80,10 +93,6 @@ def parameter_name(names: dict[int, str], layer_name: str, layer: Any, attr: str
     if id(param) in names:
         return names[id(param)]
     return f"{layer_name}.{attr}" if layer_name else attr
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def following_gains(model: Any, op: str = "init") -> dict[int, float]:
@@ -102,7 +111,7 @@ def following_gains(model: Any, op: str = "init") -> dict[int, float]:
             if is_layer(later):
                 break
             candidate = getattr(later, "gain", None)
-            if _is_number(candidate):
+            if is_real(candidate):
                 gain = float(candidate)
                 break
         gains[id(module)] = gain
@@ -111,10 +120,8 @@ def following_gains(model: Any, op: str = "init") -> dict[int, float]:
 
 def base_seed(rng: np.random.Generator | int | None, op: str) -> int:
     """An int seed: ``rng`` itself if it is an int, else one drawn from the Generator."""
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ValueError(f"{op}: rng seed must be >= 0, got {rng!r}")
-        return int(rng)
+    if is_int(rng):
+        return check_int(op, "rng seed", rng, minimum=0)
     return int(as_generator(rng).integers(0, 2**63))
 
 
@@ -149,3 +156,33 @@ def draw(
     param.data = with_gain(initializer, gain)(
         current.shape, fan_in=fan_in, fan_out=fan_out, rng=rng, dtype=current.dtype
     )
+
+
+#: what :func:`draw_layers` draws: ``(layer name, layer, weight initializer, bias initializer or
+#: None to leave the bias as it is)``
+Choice = tuple[str, Any, Initializer, Initializer | None]
+
+
+def draw_layers(
+    model: Any, chosen: list[Choice], rng: np.random.Generator | int | None, op: str
+) -> None:
+    """Draw every chosen layer's weight (and bias) in place, each parameter from its own stream.
+
+    The base seed comes from ``rng`` (:func:`base_seed`); the stream of a parameter is
+    :func:`stream` of that seed and the parameter's full dotted name, so the numbers of one
+    parameter depend only on the seed, its name and its initializer. ``gain="auto"`` takes the gain
+    of the activation after the layer (:func:`following_gains`). Afterwards ``layer.weight_init``
+    (and ``layer.bias_init`` where a bias was drawn) hold the initializers used.
+    """
+    seed = base_seed(rng, op)
+    gains = following_gains(model, op)
+    param_names = parameter_names(model)
+    for name, layer, w_init, b_init in chosen:
+        gain = gains[id(layer)]
+        weight_stream = stream(seed, parameter_name(param_names, name, layer, "weight"))
+        draw(layer, "weight", w_init, weight_stream, gain)
+        layer.weight_init = w_init
+        if b_init is not None:
+            bias_stream = stream(seed, parameter_name(param_names, name, layer, "bias"))
+            draw(layer, "bias", b_init, bias_stream, gain)
+            layer.bias_init = b_init

@@ -1,18 +1,22 @@
 """The built-in initialization schemes, registered under their names and aliases.
 
-Every random scheme draws in float64 from the Generator it is given; see ``docs/initialization.md``
-for each formula as a std and as a variance, the papers, and how PyTorch, Keras and JAX differ.
+Each scheme is an :class:`~.strategy.Initializer` with one method, ``sample(self, shape, fans,
+rng)``: the fans arrive resolved (by ``Initializer.__call__``) and every random scheme draws in
+float64 from the Generator it is given. See ``docs/initialization.md`` for each formula as a std and
+as a variance, the papers, and how PyTorch, Keras and JAX differ.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
-from .base import Initializer, register
-from .gains import NONLINEARITIES, calculate_gain
+from .._checks import check_choice, check_real
+from .fans import Fans, Shape
+from .gains import check_gain, gain_value
+from .registry import register
+from .strategy import Initializer
 from .truncnorm import truncated_moments, truncated_standard_normal
 
 #: std of N(0, 1) truncated to [-2, 2]; variance scaling divides by it so the *result* has the
@@ -23,56 +27,6 @@ MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 DISTRIBUTIONS = ("normal", "truncated_normal", "uniform")
 
 
-def _real(
-    owner: str,
-    name: str,
-    value: Any,
-    *,
-    minimum: float | None = None,
-    strict: bool = False,
-    finite: bool = True,
-) -> float:
-    """Validate a real-valued argument and return it as a float (errors name the argument)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}: {name} must be a number, got {value!r}")
-    value = float(value)
-    if math.isnan(value) or (finite and math.isinf(value)):
-        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
-    if minimum is not None and (value < minimum or (strict and value == minimum)):
-        relation = ">" if strict else ">="
-        raise ValueError(f"{owner}: {name} must be {relation} {minimum}, got {value!r}")
-    return value
-
-
-def _choice(owner: str, name: str, value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(
-            f"{owner}: {name} must be one of {', '.join(map(repr, choices))}, got {value!r}"
-        )
-    return value
-
-
-def check_gain(owner: str, gain: Any) -> float | str:
-    """A gain: a number >= 0, ``"auto"`` (from the next activation) or a nonlinearity name."""
-    if isinstance(gain, str):
-        if gain == "auto" or gain in NONLINEARITIES:
-            return gain
-        raise ValueError(
-            f"{owner}: gain must be a number, 'auto' or one of "
-            f"{', '.join(NONLINEARITIES)}, got {gain!r}"
-        )
-    return _real(owner, "gain", gain, minimum=0.0)
-
-
-def gain_value(gain: float | str) -> float:
-    """Numeric value of a checked gain; ``"auto"`` outside a model means 1.0."""
-    if gain == "auto":
-        return 1.0
-    if isinstance(gain, str):
-        return calculate_gain(gain)
-    return float(gain)
-
-
 # ---------------------------------------------------------------------------------------------
 # constants and plain distributions
 
@@ -81,13 +35,9 @@ def gain_value(gain: float | str) -> float:
 class Zeros(Initializer):
     """All zeros. The usual bias init; as a *weight* init it leaves every hidden unit identical."""
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
+    uses_fans = False
+
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         return np.zeros(shape)
 
 
@@ -95,13 +45,9 @@ class Zeros(Initializer):
 class Ones(Initializer):
     """All ones (e.g. a normalization layer's scale)."""
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
+    uses_fans = False
+
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         return np.ones(shape)
 
 
@@ -109,16 +55,12 @@ class Ones(Initializer):
 class Constant(Initializer):
     """Every element equal to ``value``."""
 
-    def __init__(self, value: float = 0.0) -> None:
-        self.value = _real("constant", "value", value)
+    uses_fans = False
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
+    def __init__(self, value: float = 0.0) -> None:
+        self.value = check_real("constant", "value", value)
+
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         return np.full(shape, self.value)
 
 
@@ -134,11 +76,13 @@ class Uniform(Initializer):
         If ``scale`` is combined with ``low``/``high``, only one bound is given, or ``low > high``.
     """
 
+    uses_fans = False
+
     def __init__(
         self, scale: float | None = None, low: float | None = None, high: float | None = None
     ) -> None:
         if low is None and high is None:
-            self.scale = None if scale is None else _real("uniform", "scale", scale, minimum=0.0)
+            self.scale = None if scale is None else check_real("uniform", "scale", scale, minimum=0.0)
             bound = 0.01 if self.scale is None else self.scale
             self.bounds = (-bound, bound)
         else:
@@ -148,20 +92,14 @@ class Uniform(Initializer):
                 missing = "low" if low is None else "high"
                 raise ValueError(f"uniform: {missing} is missing (give both low and high)")
             self.scale = None
-            low, high = _real("uniform", "low", low), _real("uniform", "high", high)
+            low, high = check_real("uniform", "low", low), check_real("uniform", "high", high)
             if low > high:
                 raise ValueError(f"uniform: low must be <= high, got low={low!r}, high={high!r}")
             self.bounds = (low, high)
         self.low = None if low is None else float(low)
         self.high = None if high is None else float(high)
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         return rng.uniform(self.bounds[0], self.bounds[1], shape)
 
 
@@ -169,17 +107,13 @@ class Uniform(Initializer):
 class Normal(Initializer):
     """N(mean, std**2): standard deviation ``std`` (default 0.01), variance ``std**2``."""
 
-    def __init__(self, mean: float = 0.0, std: float = 0.01) -> None:
-        self.mean = _real("normal", "mean", mean)
-        self.std = _real("normal", "std", std, minimum=0.0)
+    uses_fans = False
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
+    def __init__(self, mean: float = 0.0, std: float = 0.01) -> None:
+        self.mean = check_real("normal", "mean", mean)
+        self.std = check_real("normal", "std", std, minimum=0.0)
+
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         return self.mean + self.std * rng.standard_normal(shape)
 
 
@@ -192,13 +126,15 @@ class TruncatedNormal(Initializer):
     ``0.8796 * std`` for the default ``a, b = -2, 2``; only :class:`VarianceScaling` corrects it.
     """
 
+    uses_fans = False
+
     def __init__(
         self, mean: float = 0.0, std: float = 0.01, a: float = -2.0, b: float = 2.0
     ) -> None:
-        self.mean = _real("truncated_normal", "mean", mean)
-        self.std = _real("truncated_normal", "std", std, minimum=0.0)
-        self.a = _real("truncated_normal", "a", a, finite=False)
-        self.b = _real("truncated_normal", "b", b, finite=False)
+        self.mean = check_real("truncated_normal", "mean", mean)
+        self.std = check_real("truncated_normal", "std", std, minimum=0.0)
+        self.a = check_real("truncated_normal", "a", a, finite=False)
+        self.b = check_real("truncated_normal", "b", b, finite=False)
         if not self.a < self.b:
             raise ValueError(f"truncated_normal: need a < b, got a={self.a!r}, b={self.b!r}")
 
@@ -206,13 +142,7 @@ class TruncatedNormal(Initializer):
         """Std of the truncated distribution: ``std`` times that of N(0, 1) on [a, b]."""
         return self.std * truncated_moments(self.a, self.b)[1]
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         z = truncated_standard_normal(rng, math.prod(shape), self.a, self.b)
         return self.mean + self.std * z.reshape(shape)
 
@@ -239,6 +169,8 @@ class VarianceScaling(Initializer):
 
     Raises
     ------
+    TypeError
+        For an argument of the wrong type (a string ``scale``, a number as ``mode``, ...).
     ValueError
         For ``scale <= 0``, an unknown mode/distribution/gain, or a fan of 0 for a non-empty shape.
     """
@@ -250,9 +182,9 @@ class VarianceScaling(Initializer):
         distribution: str = "truncated_normal",
         gain: float | str = 1.0,
     ) -> None:
-        self.scale = _real("variance_scaling", "scale", scale, minimum=0.0, strict=True)
-        self.mode = _choice("variance_scaling", "mode", mode, MODES)
-        self.distribution = _choice("variance_scaling", "distribution", distribution, DISTRIBUTIONS)
+        self.scale = check_real("variance_scaling", "scale", scale, minimum=0.0, strict_min=True)
+        self.mode = check_choice("variance_scaling", "mode", mode, MODES)
+        self.distribution = check_choice("variance_scaling", "distribution", distribution, DISTRIBUTIONS)
         self.gain = check_gain("variance_scaling", gain)
 
     def std(self, fan_in: float, fan_out: float) -> float:
@@ -270,16 +202,10 @@ class VarianceScaling(Initializer):
             )
         return gain_value(self.gain) * math.sqrt(self.scale / n)
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         if math.prod(shape) == 0:
             return np.zeros(shape)
-        std = self.std(*self.fans(shape, fan_in, fan_out))
+        std = self.std(*fans)
         if self.distribution == "normal":
             return std * rng.standard_normal(shape)
         if self.distribution == "uniform":
@@ -376,16 +302,12 @@ class Orthogonal(Initializer):
         For shapes with fewer than 2 dimensions.
     """
 
+    uses_fans = False
+
     def __init__(self, gain: float | str = 1.0) -> None:
         self.gain = check_gain("orthogonal", gain)
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         if len(shape) < 2:
             raise ValueError(f"orthogonal: needs a shape with >= 2 dimensions, got {shape}")
         rows, cols = math.prod(shape[:-1]), shape[-1]
@@ -416,16 +338,12 @@ class Identity(Initializer):
         For shapes with fewer than 2 dimensions.
     """
 
+    uses_fans = False
+
     def __init__(self, gain: float | str = 1.0) -> None:
         self.gain = check_gain("identity", gain)
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         if len(shape) < 2:
             raise ValueError(f"identity: needs a shape with >= 2 dimensions, got {shape}")
         out = np.zeros(shape)
@@ -448,19 +366,13 @@ class Sparse(Initializer):
         For ``sparsity`` outside [0, 1], ``std < 0`` or a shape that is not 2-D.
     """
 
-    def __init__(self, sparsity: float = 0.1, std: float = 0.01) -> None:
-        self.sparsity = _real("sparse", "sparsity", sparsity, minimum=0.0)
-        if self.sparsity > 1:
-            raise ValueError(f"sparse: sparsity must be in [0, 1], got {sparsity!r}")
-        self.std = _real("sparse", "std", std, minimum=0.0)
+    uses_fans = False
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
+    def __init__(self, sparsity: float = 0.1, std: float = 0.01) -> None:
+        self.sparsity = check_real("sparse", "sparsity", sparsity, minimum=0.0, maximum=1.0)
+        self.std = check_real("sparse", "std", std, minimum=0.0)
+
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         if len(shape) != 2:
             raise ValueError(f"sparse: needs a 2-D (n_in, n_out) shape, got {shape}")
         rows, cols = shape
@@ -482,15 +394,9 @@ class Default(Initializer):
     the *layer's* fan_in, which is what a layer passes here (hence the alias ``default_bias``).
     """
 
-    def sample(
-        self,
-        shape: tuple[int, ...],
-        fan_in: float | None,
-        fan_out: float | None,
-        rng: np.random.Generator,
-    ) -> np.ndarray:
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         if math.prod(shape) == 0:
             return np.zeros(shape)
-        fan_in, _ = self.fans(shape, fan_in, fan_out)
+        fan_in = fans[0]
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         return rng.uniform(-bound, bound, shape)

@@ -5,6 +5,7 @@
 
 from . import functional, utils
 from .activation import (
+    ACTIVATIONS,
     ELU,
     GELU,
     SELU,
@@ -15,6 +16,7 @@ from .activation import (
     Sigmoid,
     Softplus,
     Tanh,
+    make_activation,
 )
 from .dropout import Dropout
 from .flatten import Flatten
@@ -24,6 +26,7 @@ from .module import LoadResult, Module, Parameter, RemovableHandle, Sequential
 from .normalization import BatchNorm1d, LayerNorm
 
 __all__ = [
+    "ACTIVATIONS",
     "ELU",
     "GELU",
     "SELU",
@@ -48,5 +51,6 @@ __all__ = [
     "Softplus",
     "Tanh",
     "functional",
+    "make_activation",
     "utils",
 ]

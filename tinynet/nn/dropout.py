@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_real
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
@@ -29,19 +30,15 @@ class Dropout(Module):
 
     Raises
     ------
+    TypeError
+        If ``p`` is not a real number.
     ValueError
         If ``p`` is not in [0, 1].
     """
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
         super().__init__()
-        if (
-            isinstance(p, bool)
-            or not isinstance(p, (int, float, np.integer, np.floating))
-            or not 0.0 <= p <= 1.0
-        ):
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
-        self.p = float(p)
+        self.p = check_real("Dropout", "p", p, minimum=0, maximum=1)
         self.rng = None if rng is None else as_generator(rng)
 
     def forward(self, x: Any) -> Tensor:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..ops.common import as_tensor
-from ..tensor import Tensor
+from .._checks import check_int
+from ..tensor import Tensor, as_tensor
 from .module import Module
 
 __all__ = ["Flatten"]
@@ -18,14 +18,16 @@ class Flatten(Module):
 
     Raises
     ------
+    TypeError
+        If ``start_dim`` or ``end_dim`` is not an int.
     ValueError
         If the dimensions are out of range for the input or ``start_dim`` comes after ``end_dim``.
     """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
-        self.start_dim = int(start_dim)
-        self.end_dim = int(end_dim)
+        self.start_dim = check_int("Flatten", "start_dim", start_dim)
+        self.end_dim = check_int("Flatten", "end_dim", end_dim)
 
     def forward(self, x: Any) -> Tensor:
         x = as_tensor(x)

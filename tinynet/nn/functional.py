@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..ops.common import as_tensor, constant
-from ..ops.softmax import REDUCTIONS, class_targets, cross_entropy, log_softmax, softmax
+from .._checks import check_real
+from ..ops.cross_entropy import check_reduction, class_targets, cross_entropy
+from ..ops.softmax import log_softmax, softmax
 from ..random import as_generator
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor, constant
 
 __all__ = [
     "binary_cross_entropy_with_logits",
@@ -65,13 +66,12 @@ def selu(x: Any) -> Tensor:
 
 
 def _reduce(losses: Tensor, reduction: str, op: str) -> Tensor:
+    check_reduction(reduction, op)
     if reduction == "mean":
         return losses.mean()
     if reduction == "sum":
         return losses.sum()
-    if reduction == "none":
-        return losses
-    raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return losses
 
 
 def nll_loss(log_probs: Any, target: Any, reduction: str = "mean") -> Tensor:
@@ -127,11 +127,12 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, rng: Any = None) -> T
 
     Raises
     ------
+    TypeError
+        If ``p`` is not a real number.
     ValueError
         If ``p`` is not in [0, 1].
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
+    check_real("dropout", "p", p, minimum=0, maximum=1)
     x = as_tensor(x)
     if not training or p == 0.0:
         return x

@@ -8,20 +8,13 @@ from typing import Any
 import numpy as np
 
 from .. import init
-from ..ops.matmul import Linear as LinearOp
-from ..ops.matmul import linear
+from .._checks import check_int, is_int
+from ..ops.linear import Linear as LinearOp
+from ..ops.linear import linear
 from ..tensor import Tensor, get_default_dtype
 from .module import Module, Parameter
 
 __all__ = ["Linear"]
-
-
-def _check_features(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"Linear: {name} must be a positive int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"Linear: {name} must be a positive int, got {value}")
-    return int(value)
 
 
 class Linear(Module):
@@ -68,8 +61,8 @@ class Linear(Module):
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__()
-        self.in_features = _check_features(in_features, "in_features")
-        self.out_features = _check_features(out_features, "out_features")
+        self.in_features = check_int("Linear", "in_features", in_features, minimum=1)
+        self.out_features = check_int("Linear", "out_features", out_features, minimum=1)
         self.weight_init = init.get(weight_init)
         self.bias_init = init.get(bias_init)
         dtype = np.dtype(get_default_dtype() if dtype is None else dtype)
@@ -104,7 +97,7 @@ class Linear(Module):
         """Redraw ``weight`` (then ``bias``) from ``weight_init`` (then ``bias_init``), in place of
         their data: the Parameter objects stay the same, so an optimizer holding them keeps
         working."""
-        if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        if is_int(rng):
             rng = np.random.default_rng(int(rng))  # one stream for both draws
         self._draw(self.weight_init, self.weight, rng, "weight")
         if self.bias is not None:

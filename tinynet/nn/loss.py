@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ops.softmax import REDUCTIONS
+from .._checks import check_choice
+from ..ops.cross_entropy import REDUCTIONS
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module
@@ -15,11 +16,7 @@ __all__ = ["BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"]
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        if reduction not in REDUCTIONS:
-            raise ValueError(
-                f"{type(self).__name__}: reduction must be one of {REDUCTIONS}, got {reduction!r}"
-            )
-        self.reduction = reduction
+        self.reduction = check_choice(type(self).__name__, "reduction", reduction, REDUCTIONS)
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}"

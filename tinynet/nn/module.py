@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import init
+from .._checks import is_int
 from ..tensor import Tensor, get_default_dtype
 
 __all__ = ["LoadResult", "Module", "Parameter", "RemovableHandle", "Sequential"]
@@ -538,8 +539,10 @@ class Sequential(Module):
             new.add_module(name, module)
         return new
 
-    def _index(self, index: int) -> str:
-        n = len(self._modules)
+    def _index(self, index: Any) -> str:
+        if not is_int(index):
+            raise TypeError(f"Sequential indices must be ints or slices, got {type(index).__name__}")
+        index, n = int(index), len(self._modules)
         if not -n <= index < n:
             raise IndexError(f"Sequential: index {index} is out of range for {n} modules")
         return list(self._modules)[index % n]
@@ -547,12 +550,10 @@ class Sequential(Module):
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
             return self._from_items(list(self._modules.items())[index])
-        if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
-            return self._modules[self._index(int(index))]
-        raise TypeError(f"Sequential indices must be ints or slices, got {type(index).__name__}")
+        return self._modules[self._index(index)]
 
     def __setitem__(self, index: int, module: Module) -> None:
-        name = self._index(int(index))
+        name = self._index(index)
         if not isinstance(module, Module):
             raise TypeError(
                 f"Sequential: item {name!r} must be a Module, got {type(module).__name__}"
@@ -561,7 +562,7 @@ class Sequential(Module):
 
     def __delitem__(self, index: int | slice) -> None:
         names = list(self._modules)
-        chosen = names[index] if isinstance(index, slice) else [self._index(int(index))]
+        chosen = names[index] if isinstance(index, slice) else [self._index(index)]
         for name in chosen:
             delattr(self, name)
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..ops.common import as_tensor
-from ..tensor import Tensor, get_default_dtype
+from .._checks import check_int, check_real, is_int
+from ..tensor import Tensor, as_tensor, get_default_dtype
 from .module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "LayerNorm", "batch_norm", "layer_norm"]
@@ -117,16 +117,6 @@ def layer_norm(
     return out
 
 
-def _check_eps(eps: Any, op: str) -> float:
-    if (
-        isinstance(eps, bool)
-        or not isinstance(eps, (int, float, np.integer, np.floating))
-        or not eps > 0
-    ):
-        raise ValueError(f"{op}: eps must be a positive number, got {eps!r}")
-    return float(eps)
-
-
 class BatchNorm1d(Module):
     """Batch normalization over a (N, C) or (N, C, L) input, per channel (Ioffe & Szegedy, 2015).
 
@@ -143,6 +133,8 @@ class BatchNorm1d(Module):
 
     Raises
     ------
+    TypeError
+        If ``num_features`` is not an int or ``eps``/``momentum`` not a real number.
     ValueError
         For a non-positive ``num_features``/``eps``, a ``momentum`` outside [0, 1], or (in forward)
         an input whose channel dimension is not ``num_features``.
@@ -159,16 +151,10 @@ class BatchNorm1d(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)):
-            raise TypeError(
-                f"BatchNorm1d: num_features must be an int, got {type(num_features).__name__}"
-            )
-        if num_features < 1:
-            raise ValueError(f"BatchNorm1d: num_features must be positive, got {num_features}")
-        if momentum is not None and not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
-        self.num_features = int(num_features)
-        self.eps = _check_eps(eps, "BatchNorm1d")
+        self.num_features = check_int("BatchNorm1d", "num_features", num_features, minimum=1)
+        if momentum is not None:  # None: cumulative average
+            check_real("BatchNorm1d", "momentum", momentum, minimum=0, maximum=1)
+        self.eps = check_real("BatchNorm1d", "eps", eps, minimum=0, strict_min=True)
         self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
@@ -239,6 +225,8 @@ class LayerNorm(Module):
 
     Raises
     ------
+    TypeError
+        If ``normalized_shape`` is not an int or a tuple of ints, or ``eps`` not a real number.
     ValueError
         For a non-positive size or eps, or (in forward) an input not ending with
         ``normalized_shape``.
@@ -253,24 +241,24 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        shape = (
-            (normalized_shape,)
-            if isinstance(normalized_shape, (int, np.integer))
-            else normalized_shape
-        )
         try:
-            shape = tuple(int(s) for s in shape)
+            sizes = (
+                (normalized_shape,) if is_int(normalized_shape) else tuple(normalized_shape)
+            )
         except TypeError:
+            sizes = (None,)
+        if not all(is_int(s) for s in sizes):
             raise TypeError(
                 "LayerNorm: normalized_shape must be an int or a tuple of ints, got "
                 f"{normalized_shape!r}"
-            ) from None
+            )
+        shape = tuple(int(s) for s in sizes)
         if not shape or any(s < 1 for s in shape):
             raise ValueError(
                 f"LayerNorm: normalized_shape must be positive sizes, got {normalized_shape!r}"
             )
         self.normalized_shape = shape
-        self.eps = _check_eps(eps, "LayerNorm")
+        self.eps = check_real("LayerNorm", "eps", eps, minimum=0, strict_min=True)
         self.elementwise_affine = bool(elementwise_affine)
         dtype = np.dtype(get_default_dtype() if dtype is None else dtype)
         if self.elementwise_affine:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .._checks import check_real
 from ..tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
@@ -39,14 +40,14 @@ def clip_grad_norm_(
 
     Raises
     ------
+    TypeError
+        If ``max_norm`` or ``norm_type`` is not a real number.
     ValueError
         If ``max_norm`` is negative or ``norm_type`` is not positive; if ``error_if_nonfinite`` and
         the total norm is nan or inf.
     """
-    if not max_norm >= 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm!r}")
-    if not norm_type > 0:
-        raise ValueError(f"clip_grad_norm_: norm_type must be positive, got {norm_type!r}")
+    check_real("clip_grad_norm_", "max_norm", max_norm, minimum=0, finite=False)
+    check_real("clip_grad_norm_", "norm_type", norm_type, minimum=0, strict_min=True, finite=False)
     grads = [p.grad for p in _with_grads(parameters, "clip_grad_norm_")]
     if not grads:
         return 0.0
@@ -72,10 +73,11 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
 
     Raises
     ------
+    TypeError
+        If ``clip_value`` is not a real number.
     ValueError
-        If ``clip_value`` is negative.
+        If ``clip_value`` is negative or NaN.
     """
-    if not clip_value >= 0:
-        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
+    check_real("clip_grad_value_", "clip_value", clip_value, minimum=0, finite=False)
     for p in _with_grads(parameters, "clip_grad_value_"):
         np.clip(p.grad, -clip_value, clip_value, out=p.grad)

@@ -1,5 +1,8 @@
-"""Differentiable ops, grouped by kind. ``Tensor`` methods and ``nn.functional`` call these."""
+"""Differentiable ops, grouped by kind: one small class each, offered as a one-line alias of its ``apply``
+(``exp = Exp.apply``) or, where Python-level arguments need normalising, a small function. ``Tensor``'s
+operators and methods and ``nn.functional`` bind these same objects."""
 
+from .cross_entropy import cross_entropy
 from .elementwise import (
     abs,
     add,
@@ -17,10 +20,11 @@ from .elementwise import (
     sub,
     tanh,
 )
-from .matmul import linear, matmul
+from .linear import linear
+from .matmul import matmul
 from .reduce import max, mean, min, sum
 from .shape import getitem, reshape, transpose
-from .softmax import cross_entropy, log_softmax, softmax
+from .softmax import log_softmax, softmax
 
 __all__ = [
     "abs",

@@ -1,34 +1,12 @@
-"""Turning op arguments into tensors of agreeing dtype, and checking axes."""
+"""What ops share: the dtype rules of two operands, the ``Binary`` base that applies them, axis checks."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ..tensor import Tensor, get_default_dtype
-
-
-def constant(value: Any, dtype: np.dtype | None) -> Tensor:
-    """Wrap a number or array as a tensor that does not require grad.
-
-    With a float ``dtype`` (that of the tensor it meets) the value is converted to it; otherwise numpy
-    arrays keep their dtype and Python numbers and lists take the default float dtype.
-    """
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"expected a number, array or Tensor, got {type(value).__name__}")
-    if dtype is not None and dtype.kind == "f":
-        target = dtype
-    elif isinstance(value, (np.ndarray, np.generic)) or (
-        dtype is not None and array.dtype.kind != "f"
-    ):
-        target = array.dtype
-    else:
-        target = get_default_dtype()
-    if array.dtype != target:
-        array = array.astype(target)
-    return Tensor._make(array, False, None)
+from .._checks import is_int
+from ..function import Function
+from ..tensor import Tensor, constant
 
 
 def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
@@ -37,6 +15,11 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     Numbers and arrays take the dtype of the tensor operand; an integer tensor is converted to the
     float tensor's dtype. Two float tensors of different dtypes are an error rather than a silent
     promotion of float32 to float64.
+
+    Raises
+    ------
+    TypeError
+        If neither operand is a Tensor, an operand is not numeric, or two float dtypes differ.
     """
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is and b_is:
@@ -65,11 +48,29 @@ def operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     raise TypeError(f"{op}: expected at least one Tensor operand")
 
 
-def as_tensor(x: Any) -> Tensor:
-    """``x`` itself if it is a Tensor, else a constant tensor (floats keep their dtype)."""
-    if isinstance(x, Tensor):
-        return x
-    return constant(x, None)
+class Binary(Function):
+    """An op of two operands under numpy broadcasting (add, sub, mul, div, pow, matmul).
+
+    Its operands follow :func:`operands` (one float dtype; numbers and arrays take the tensor's), and a
+    broadcasting failure names the op (its class name in lower case) and both shapes.
+    """
+
+    @classmethod
+    def _operands(cls, a: Any, b: Any) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype:
+            return a, b  # the common case: nothing to convert
+        return operands(a, b, cls.__name__.lower())
+
+    @classmethod
+    def _explain(
+        cls, error: Exception, inputs: tuple[Tensor, ...], options: dict[str, Any]
+    ) -> Exception | None:
+        a, b = inputs
+        if isinstance(error, ValueError) and a.shape != b.shape:
+            return ValueError(
+                f"{cls.__name__.lower()}: shapes {a.shape} and {b.shape} cannot be broadcast together"
+            )
+        return None
 
 
 def normalize_axis(
@@ -86,10 +87,8 @@ def normalize_axis(
     """
     if axis is None:
         return tuple(range(ndim))
-    items = (axis,) if isinstance(axis, (int, np.integer)) else axis
-    if not isinstance(items, (tuple, list)) or not all(
-        isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in items
-    ):
+    items = (axis,) if is_int(axis) else axis
+    if not isinstance(items, (tuple, list)) or not all(is_int(a) for a in items):
         raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
     axes = tuple(int(a) for a in items)
     result = []

@@ -7,12 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_choice, is_real
 from ..function import Context, Function
 from ..tensor import Tensor
-from .common import as_tensor, operands
+from .common import Binary
 
 
-class Add(Function):
+class Add(Binary):
     """z = a + b;  dz/da = 1, dz/db = 1."""
 
     @staticmethod
@@ -24,7 +25,7 @@ class Add(Function):
         return grad, grad
 
 
-class Sub(Function):
+class Sub(Binary):
     """z = a - b;  dz/da = 1, dz/db = -1."""
 
     @staticmethod
@@ -36,7 +37,7 @@ class Sub(Function):
         return grad, (-grad if ctx.needs_input_grad[1] else None)
 
 
-class Mul(Function):
+class Mul(Binary):
     """z = a * b;  dz/da = b, dz/db = a."""
 
     @staticmethod
@@ -51,7 +52,7 @@ class Mul(Function):
         return (grad * b if need_a else None), (grad * a if need_b else None)
 
 
-class Div(Function):
+class Div(Binary):
     """z = a / b;  dz/da = 1 / b, dz/db = -a / b**2 = -z / b."""
 
     @staticmethod
@@ -98,7 +99,7 @@ class PowConst(Function):
         return grad * (p * a ** (p - 1))
 
 
-class Pow(Function):
+class Pow(Binary):
     """z = a ** b;  dz/da = b * a ** (b - 1), dz/db = z * log(a)."""
 
     @staticmethod
@@ -280,88 +281,28 @@ class Gelu(Function):
 
 
 # ----------------------------------------------------------------------------- functional forms
-def _binary(fn: type[Function], a: Any, b: Any, name: str) -> Tensor:
-    x, y = operands(a, b, name)
-    try:
-        return fn.apply(x, y)
-    except ValueError as error:
-        if x.shape != y.shape:
-            raise ValueError(
-                f"{name}: shapes {x.shape} and {y.shape} cannot be broadcast together"
-            ) from error
-        raise
+add = Add.apply
+sub = Sub.apply
+mul = Mul.apply
+div = Div.apply
+neg = Neg.apply
+exp = Exp.apply
+log = Log.apply
+sqrt = Sqrt.apply
+abs = Abs.apply
+tanh = Tanh.apply
+sigmoid = Sigmoid.apply
+relu = Relu.apply
+softplus = Softplus.apply
 
-
-def add(a: Any, b: Any) -> Tensor:
-    """a + b with numpy broadcasting."""
-    return _binary(Add, a, b, "add")
-
-
-def sub(a: Any, b: Any) -> Tensor:
-    """a - b with numpy broadcasting."""
-    return _binary(Sub, a, b, "sub")
-
-
-def mul(a: Any, b: Any) -> Tensor:
-    """a * b with numpy broadcasting."""
-    return _binary(Mul, a, b, "mul")
-
-
-def div(a: Any, b: Any) -> Tensor:
-    """a / b with numpy broadcasting."""
-    return _binary(Div, a, b, "div")
+GELU_APPROXIMATIONS = ("none", "tanh")
 
 
 def pow(a: Any, b: Any) -> Tensor:
-    """a ** b. A number exponent is a constant; a tensor exponent gets the gradient z ln(a)."""
-    if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
+    """a ** b. A number exponent is a constant (``PowConst``); a tensor exponent gets the gradient z ln(a)."""
+    if isinstance(a, Tensor) and isinstance(b, (int, float)) and is_real(b):  # np.float64 is a float
         return PowConst.apply(a, exponent=b)
-    return _binary(Pow, a, b, "pow")
-
-
-def neg(a: Any) -> Tensor:
-    """-a."""
-    return Neg.apply(as_tensor(a))
-
-
-def exp(a: Any) -> Tensor:
-    """e**a elementwise."""
-    return Exp.apply(as_tensor(a))
-
-
-def log(a: Any) -> Tensor:
-    """Natural logarithm elementwise."""
-    return Log.apply(as_tensor(a))
-
-
-def sqrt(a: Any) -> Tensor:
-    """Square root elementwise."""
-    return Sqrt.apply(as_tensor(a))
-
-
-def abs(a: Any) -> Tensor:
-    """|a| elementwise."""
-    return Abs.apply(as_tensor(a))
-
-
-def tanh(a: Any) -> Tensor:
-    """tanh elementwise."""
-    return Tanh.apply(as_tensor(a))
-
-
-def sigmoid(a: Any) -> Tensor:
-    """Logistic sigmoid elementwise, stable for any magnitude."""
-    return Sigmoid.apply(as_tensor(a))
-
-
-def relu(a: Any) -> Tensor:
-    """max(a, 0) elementwise."""
-    return Relu.apply(as_tensor(a))
-
-
-def softplus(a: Any) -> Tensor:
-    """ln(1 + e**a) elementwise, stable for any magnitude."""
-    return Softplus.apply(as_tensor(a))
+    return Pow.apply(a, b)
 
 
 def gelu(a: Any, approximate: str = "none") -> Tensor:
@@ -369,9 +310,11 @@ def gelu(a: Any, approximate: str = "none") -> Tensor:
 
     Raises
     ------
+    TypeError
+        If ``approximate`` is not a string.
     ValueError
         For another ``approximate``.
     """
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return Gelu.apply(as_tensor(a), approximate=approximate)
+    if approximate not in GELU_APPROXIMATIONS:
+        check_choice("gelu", "approximate", approximate, GELU_APPROXIMATIONS)
+    return Gelu.apply(a, approximate=approximate)

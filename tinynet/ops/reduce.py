@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from ..function import Context, Function
-from ..tensor import Tensor
-from .common import as_tensor, normalize_axis
+from ..tensor import Tensor, as_tensor
+from .common import normalize_axis
 
 
 def _expand(grad: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:

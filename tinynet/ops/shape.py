@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import is_int
 from ..function import Context, Function
-from ..tensor import Tensor
-from .common import as_tensor
+from ..tensor import Tensor, as_tensor
 
 
 class Reshape(Function):
@@ -22,6 +22,14 @@ class Reshape(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> np.ndarray:
         return grad.reshape(ctx.shape)
+
+    @classmethod
+    def _explain(
+        cls, error: Exception, inputs: tuple[Tensor, ...], options: dict[str, Any]
+    ) -> Exception | None:
+        if isinstance(error, ValueError):
+            return ValueError(f"reshape: cannot reshape {inputs[0].shape} into {options['shape']}")
+        return None
 
 
 class Transpose(Function):
@@ -62,36 +70,58 @@ class GetItem(Function):
             np.add.at(out, ctx.index, grad)
         return out
 
+    @classmethod
+    def _explain(
+        cls, error: Exception, inputs: tuple[Tensor, ...], options: dict[str, Any]
+    ) -> Exception | None:
+        if isinstance(error, IndexError):
+            return IndexError(f"getitem: {error} (tensor of shape {inputs[0].shape})")
+        return None
 
-def reshape(a: Any, shape: tuple[int, ...]) -> Tensor:
-    """The elements of ``a`` in ``shape`` (one entry may be -1).
+
+def _varargs(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``f(x, 2, 3)`` and ``f(x, (2, 3))`` alike: one tuple or list argument stands for its items."""
+    return tuple(values[0]) if len(values) == 1 and isinstance(values[0], (tuple, list)) else values
+
+
+def reshape(a: Any, *shape: int | tuple[int, ...]) -> Tensor:
+    """The elements of ``a`` in ``shape``, given as ints or one tuple (one entry may be -1).
 
     Raises
     ------
+    TypeError
+        If an entry of the shape is not an int.
     ValueError
         If the element counts differ, naming both shapes.
     """
-    x = as_tensor(a)
-    try:
-        return Reshape.apply(x, shape=tuple(int(s) for s in shape))
-    except ValueError as error:
-        raise ValueError(f"reshape: cannot reshape {x.shape} into {tuple(shape)}") from error
+    dims = _varargs(shape)
+    for s in dims:
+        if type(s) is not int and not is_int(s):
+            raise TypeError(f"reshape: the shape must be ints, got {dims!r}")
+    return Reshape.apply(a, shape=tuple([int(s) for s in dims]))
 
 
-def transpose(a: Any, axes: tuple[int, ...] | None = None) -> Tensor:
-    """Permute the axes of ``a`` (reverse them when ``axes`` is None).
+def transpose(a: Any, *axes: int | tuple[int, ...] | None) -> Tensor:
+    """Permute the axes of ``a``, given as ints or one tuple; reversed when none (or None) are given.
 
     Raises
     ------
+    TypeError
+        If an axis is not an int.
     ValueError
         If ``axes`` is not a permutation of the tensor's axes.
     """
+    order = () if len(axes) == 1 and axes[0] is None else _varargs(axes)
+    if not order:
+        return Transpose.apply(a, axes=None)
+    for i in order:
+        if not is_int(i):
+            raise TypeError(f"transpose: axes must be ints, got {order!r}")
     x = as_tensor(a)
-    if axes is not None:
-        axes = tuple(int(i) % x.ndim if x.ndim else int(i) for i in axes)
-        if sorted(axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of {x.ndim} axes")
-    return Transpose.apply(x, axes=axes)
+    order = tuple([int(i) % x.ndim if x.ndim else int(i) for i in order])
+    if sorted(order) != list(range(x.ndim)):
+        raise ValueError(f"transpose: axes {order} are not a permutation of {x.ndim} axes")
+    return Transpose.apply(x, axes=order)
 
 
 def _plain_index(index: Any) -> Any:
@@ -112,9 +142,4 @@ def getitem(a: Any, index: Any) -> Tensor:
     IndexError
         If an index is out of range (numpy's message, prefixed with the tensor's shape).
     """
-    x = as_tensor(a)
-    index = _plain_index(index)
-    try:
-        return GetItem.apply(x, index=index)
-    except IndexError as error:
-        raise IndexError(f"getitem: {error} (tensor of shape {x.shape})") from error
+    return GetItem.apply(a, index=_plain_index(index))

@@ -32,6 +32,8 @@ class Adagrad(Optimizer):
 
     Raises
     ------
+    TypeError
+        For an option that is not a real number.
     ValueError
         For a negative option.
     """

@@ -43,6 +43,8 @@ class Adam(Optimizer):
 
     Raises
     ------
+    TypeError
+        For an option that is not a real number, or ``betas`` that is not a pair.
     ValueError
         For an option out of range.
     """
@@ -60,7 +62,7 @@ class Adam(Optimizer):
     ) -> None:
         defaults = {
             "lr": lr,
-            "betas": tuple(betas),
+            "betas": tuple(betas) if isinstance(betas, (tuple, list)) else betas,
             "eps": eps,
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
@@ -71,7 +73,9 @@ class Adam(Optimizer):
         super()._validate(group)
         name = type(self).__name__
         betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        if len(betas) != 2:
             raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
         check_unit_interval(name, "betas[0]", betas[0])
         check_unit_interval(name, "betas[1]", betas[1])

@@ -12,35 +12,10 @@ import copy
 import math
 from typing import Any
 
-import numpy as np
-
+from .._checks import check_int, check_real
 from .optimizer import Optimizer
 
 __all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LinearLR", "StepLR"]
-
-
-def _positive_int(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
-    return value
-
-
-def _number(
-    owner: str, name: str, value: Any, low: float, high: float, closed_low: bool = True
-) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    ok = (
-        ok
-        and (low <= value if closed_low else low < value)
-        and value <= high
-        and math.isfinite(value)
-    )
-    if not ok:
-        bracket = "[" if closed_low else "("
-        raise ValueError(
-            f"{owner}: {name} must be a number in {bracket}{low}, {high}], got {value!r}"
-        )
-    return float(value)
 
 
 class LRScheduler:
@@ -136,13 +111,15 @@ class StepLR(LRScheduler):
 
     Raises
     ------
+    TypeError
+        If ``step_size`` is not an int or ``gamma`` not a real number.
     ValueError
-        If ``step_size`` is not a positive int or ``gamma`` is not a positive number.
+        If ``step_size`` is < 1 or ``gamma`` is not a positive finite number.
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = _positive_int("StepLR", "step_size", step_size)
-        self.gamma = _number("StepLR", "gamma", gamma, 0.0, math.inf, closed_low=False)
+        self.step_size = check_int("StepLR", "step_size", step_size, minimum=1)
+        self.gamma = check_real("StepLR", "gamma", gamma, minimum=0, strict_min=True)
         super().__init__(optimizer)
 
     def _lr(self, epoch: int, base_lr: float) -> float:
@@ -154,12 +131,14 @@ class ExponentialLR(LRScheduler):
 
     Raises
     ------
+    TypeError
+        If ``gamma`` is not a real number.
     ValueError
-        If ``gamma`` is not a positive number.
+        If ``gamma`` is not a positive finite number.
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma = _number("ExponentialLR", "gamma", gamma, 0.0, math.inf, closed_low=False)
+        self.gamma = check_real("ExponentialLR", "gamma", gamma, minimum=0, strict_min=True)
         super().__init__(optimizer)
 
     def _lr(self, epoch: int, base_lr: float) -> float:
@@ -173,13 +152,15 @@ class CosineAnnealingLR(LRScheduler):
 
     Raises
     ------
+    TypeError
+        If ``T_max`` is not an int or ``eta_min`` not a real number.
     ValueError
-        If ``T_max`` is not a positive int or ``eta_min`` is negative.
+        If ``T_max`` is < 1 or ``eta_min`` is negative or not finite.
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        self.T_max = _positive_int("CosineAnnealingLR", "T_max", T_max)
-        self.eta_min = _number("CosineAnnealingLR", "eta_min", eta_min, 0.0, math.inf)
+        self.T_max = check_int("CosineAnnealingLR", "T_max", T_max, minimum=1)
+        self.eta_min = check_real("CosineAnnealingLR", "eta_min", eta_min, minimum=0)
         super().__init__(optimizer)
 
     def _lr(self, epoch: int, base_lr: float) -> float:
@@ -197,9 +178,11 @@ class LinearLR(LRScheduler):
 
     Raises
     ------
+    TypeError
+        If a factor is not a real number or ``total_iters`` not an int.
     ValueError
         If ``start_factor`` is not in (0, 1], ``end_factor`` not in [0, 1], or ``total_iters`` is
-        not a positive int.
+        < 1.
     """
 
     def __init__(
@@ -209,11 +192,11 @@ class LinearLR(LRScheduler):
         end_factor: float = 1.0,
         total_iters: int = 5,
     ) -> None:
-        self.start_factor = _number(
-            "LinearLR", "start_factor", start_factor, 0.0, 1.0, closed_low=False
+        self.start_factor = check_real(
+            "LinearLR", "start_factor", start_factor, minimum=0, maximum=1, strict_min=True
         )
-        self.end_factor = _number("LinearLR", "end_factor", end_factor, 0.0, 1.0)
-        self.total_iters = _positive_int("LinearLR", "total_iters", total_iters)
+        self.end_factor = check_real("LinearLR", "end_factor", end_factor, minimum=0, maximum=1)
+        self.total_iters = check_int("LinearLR", "total_iters", total_iters, minimum=1)
         super().__init__(optimizer)
 
     def _lr(self, epoch: int, base_lr: float) -> float:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from .._checks import check_real
 from ..function import enable_grad
 from ..tensor import Tensor
 
@@ -16,17 +16,30 @@ __all__ = ["Optimizer", "check_nonnegative", "check_unit_interval"]
 
 
 def check_nonnegative(owner: str, name: str, value: Any) -> None:
-    """Raise ValueError unless ``value`` is a finite real number >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value!r}")
+    """Check that ``value`` is a finite real number >= 0 (an optimizer option such as ``lr``).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (``bool`` included).
+    ValueError
+        If it is negative, NaN or infinite.
+    """
+    check_real(owner, name, value, minimum=0)
 
 
 def check_unit_interval(owner: str, name: str, value: Any) -> None:
-    """Raise ValueError unless 0 <= ``value`` < 1."""
-    check_nonnegative(owner, name, value)
-    if not value < 1:
+    """Check that ``value`` is a real number with ``0 <= value < 1`` (a decay rate such as a beta).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (``bool`` included).
+    ValueError
+        If it is outside ``[0, 1)`` or not finite.
+    """
+    number = check_real(owner, name, value)
+    if not 0 <= number < 1:
         raise ValueError(f"{owner}: {name} must be in [0, 1), got {value!r}")
 
 

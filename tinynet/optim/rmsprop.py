@@ -35,6 +35,8 @@ class RMSprop(Optimizer):
 
     Raises
     ------
+    TypeError
+        For an option that is not a real number.
     ValueError
         For a negative option.
     """

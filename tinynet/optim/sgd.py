@@ -37,6 +37,8 @@ class SGD(Optimizer):
 
     Raises
     ------
+    TypeError
+        For an option that is not a real number.
     ValueError
         For a negative option or an invalid Nesterov setting.
     """

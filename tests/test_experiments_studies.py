@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from tinynet import nn, studies
-from tinynet.experiment import build_mlp, load_dataset
+from tinynet import nn
+from tinynet.experiments import build_mlp, load_dataset, studies
 
 LN10 = math.log(10)
 

@@ -1,8 +1,8 @@
 """Every initialization scheme side by side: the same network, data and seeds, one leaderboard.
 
-:func:`sweep` runs one :func:`tinynet.experiment.run` per (scheme, seed) pair through any
-:class:`concurrent.futures.Executor` and :func:`leaderboard` aggregates the runs into mean ± std
-rows. ``examples/compare_inits.py`` is the command-line face.
+:func:`sweep` runs one :func:`tinynet.experiments.run` per (scheme, seed) pair through any
+:class:`concurrent.futures.Executor`; :func:`tinynet.experiments.leaderboard` aggregates the runs into
+mean ± std rows. ``examples/compare_inits.py`` is the command-line face.
 
 Each run is an independent task: a plain dict in, a plain dict out (:func:`run_task`), so any
 executor that can pickle a module-level function runs it:
@@ -16,42 +16,40 @@ executor that can pickle a module-level function runs it:
   returns ``ray.remote(fn).remote(*args).future()``; see ``docs/experiments.md``.
 
 On remote workers, set the BLAS thread variables in the workers' environment yourself. Thread
-pools (:class:`~concurrent.futures.ThreadPoolExecutor`, Dask's threaded workers) are not safe: the
-engine's grad mode and default random generator are process-wide, so concurrent runs in one process
-disturb each other. Use processes.
+pools (:class:`~concurrent.futures.ThreadPoolExecutor`, Dask's threaded workers) are not safe: grad
+mode is per thread, but the default random generator, the default dtype and numpy's BLAS threads are
+shared by the whole process, so concurrent runs in one process disturb each other. Use processes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
-
-from .experiment import Config
+from .. import init as tinit
+from .._checks import check_int, is_int
+from .._files import json_ready
+from .build import load_dataset
+from .config import Config, ConfigError, validate
+from .leaderboard import LeaderboardRow, format_leaderboard, leaderboard, summarize
+from .run import run
 
 __all__ = [
     "BLAS_THREAD_VARIABLES",
-    "COLUMNS",
     "SHOWCASE",
-    "LeaderboardRow",
     "SweepResult",
     "check_inits",
     "default_jobs",
-    "format_leaderboard",
-    "leaderboard",
     "registered_schemes",
     "run_task",
     "split_specs",
-    "summarize",
     "sweep",
-    "train_config",
 ]
 
 #: environment variables that cap the threads of numpy's BLAS in the default worker processes
@@ -66,19 +64,6 @@ BLAS_THREAD_VARIABLES = (
 #: the sweep uses instead (``constant()`` is ``constant(value=0.0)``, i.e. ``zeros``)
 SHOWCASE: dict[str, str] = {"constant": "constant(value=0.05)"}
 
-#: leaderboard columns: (key, header)
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("test_accuracy", "test acc %"),
-    ("train_loss", "final loss"),
-    ("initial_loss", "initial loss"),
-    ("gradient_flow", "grad flow @init"),
-    ("distinct_units", "distinct units"),
-    ("dead", "dead % @init"),
-    ("saturated", "sat % @init"),
-    ("seconds", "time s"),
-)
-
-
 def registered_schemes() -> list[str]:
     """One spec per registered initialization strategy, aliases removed, in registry order.
 
@@ -87,8 +72,6 @@ def registered_schemes() -> list[str]:
     initializer's own name. Schemes listed in :data:`SHOWCASE` get the arguments given there. A
     scheme a user registered with :func:`tinynet.init.register` is included too.
     """
-    from . import init as tinit
-
     specs: list[str] = []
     seen: set[str] = set()
     for name in tinit.names():
@@ -141,8 +124,6 @@ def check_inits(inits: Sequence[str] | None) -> None:
         For an empty list, a repeated spec, or an unknown one (the message lists the valid names
         and the closest match).
     """
-    from . import init as tinit
-
     if inits is None:
         return
     specs = list(inits)
@@ -168,8 +149,6 @@ _DATASET_CACHE: dict[tuple[Any, ...], Any] = {}
 
 def _dataset(config: Config) -> Any:
     """The run's dataset, loaded once per worker process (every task of a sweep shares it)."""
-    from .experiment import load_dataset
-
     key = (config.data, config.limit, config.download)
     if key not in _DATASET_CACHE:
         _DATASET_CACHE.clear()
@@ -177,130 +156,18 @@ def _dataset(config: Config) -> Any:
     return _DATASET_CACHE[key]
 
 
-def _weighted_fraction(record: dict[str, Any], key: str) -> float | None:
-    """Share of hidden activation units (``dead``) or outputs (``saturated``) over all layers."""
-    rows = [
-        m for m in record["modules"] if m["role"] == "activation" and m.get(key) is not None
-    ]
-    if not rows:
-        return None
-    sizes = np.array([float(np.prod(m["shape"][1:])) for m in rows])
-    return float(np.dot(sizes, [m[key] for m in rows]) / sizes.sum())
-
-
-def _min_distinct(record: dict[str, Any]) -> tuple[int | None, int | None]:
-    """(distinct units, units) of the hidden layer with the fewest distinct units."""
-    hidden = [row for row in record["layers"][:-1] if row["distinct_units"] is not None]
-    if not hidden:
-        return None, None
-    worst = min(hidden, key=lambda row: row["distinct_units"] / max(row["units"], 1))
-    return int(worst["distinct_units"]), int(worst["units"])
-
-
-def summarize(result: Any) -> dict[str, Any]:
-    """The leaderboard figures of one :class:`tinynet.experiment.ExperimentResult`, JSON-ready.
-
-    Keys: ``init``, ``seed``, ``test_accuracy``, ``test_loss``, ``train_loss`` (mean training loss
-    of the last epoch), ``initial_loss`` (probe loss at step 0), ``ln_classes``, ``gradient_flow``
-    (``||dL/dW_first|| / ||dL/dW_last||`` at step 0), ``distinct_units``/``units`` (hidden layer
-    with the fewest distinct units, at the end) and ``distinct_units_init``, ``dead`` and
-    ``saturated`` (share of hidden units/outputs at step 0) and their ``*_end`` values, ``act_std``
-    (std of each hidden activation at step 0), ``diverged``, ``message``, ``history`` (per epoch:
-    ``epoch``, ``train_loss``, ``test_loss``, ``test_accuracy``) and ``seconds`` (training time).
-    """
-    from .diagnostics import json_ready
-
-    first, last = result.monitor.history[0], result.monitor.history[-1]
-    distinct, units = _min_distinct(last)
-    distinct_init, _ = _min_distinct(first)
-    history = [
-        {k: h.get(k) for k in ("epoch", "train_loss", "test_loss", "test_accuracy")}
-        for h in result.fit.history
-    ]
-    final = history[-1] if history else {}
-    act_std = [
-        m["std"] for m in first["modules"] if m["role"] == "activation" and m["std"] is not None
-    ]
-    return json_ready(
-        {
-            "init": result.config.init,
-            "seed": result.config.seed,
-            "test_accuracy": final.get("test_accuracy"),
-            "test_loss": final.get("test_loss"),
-            "train_loss": final.get("train_loss"),
-            "initial_loss": first["loss"],
-            "ln_classes": first["ln_classes"],
-            "gradient_flow": first["gradient_flow"],
-            "distinct_units": distinct,
-            "distinct_units_init": distinct_init,
-            "units": units,
-            "dead": _weighted_fraction(first, "dead"),
-            "saturated": _weighted_fraction(first, "saturated"),
-            "dead_end": _weighted_fraction(last, "dead"),
-            "saturated_end": _weighted_fraction(last, "saturated"),
-            "act_std": act_std,
-            "diverged": result.diverged,
-            "message": result.fit.message,
-            "history": history,
-            "seconds": result.seconds.get("train"),
-        }
-    )
-
-
-def train_config(config: Config, dataset: Any = None) -> Any:
-    """:func:`tinynet.experiment.run` for sweeps: the same model, optimizer, seeds and training, but
-    the Monitor records only at initialization and after the last step, and keeps no histograms.
-
-    Returns an :class:`tinynet.experiment.ExperimentResult` (``monitor.history`` holds the two
-    records; one when training stopped before its first step). Nothing is printed.
-
-    Raises
-    ------
-    ValueError
-        For an invalid configuration or data that cannot be loaded.
-    """
-    from .diagnostics import Monitor
-    from .experiment import ExperimentResult, build_mlp, load_dataset, make_optimizer
-    from .random import manual_seed
-    from .training import fit
-
-    began = time.perf_counter()
-    manual_seed(config.seed)
-    data = dataset if dataset is not None else load_dataset(config.data, config.limit, config.download)
-    probe = slice(0, min(config.probe_size, len(data.x_train)))
-    model = build_mlp(
-        data.in_features, data.n_classes, config.depth, config.width, config.activation,
-        config.init, config.bias_init, rng=config.seed, data=data.x_train[probe],
-    )  # fmt: skip
-    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum)
-    # bins=1: no histogram is drawn from a sweep, so the Monitor need not bin every output finely
-    monitor = Monitor(model, data.x_train[probe], data.y_train[probe], bins=1)
-    trained = time.perf_counter()
-    result = fit(
-        model, optimizer, (data.x_train, data.y_train), (data.x_test, data.y_test),
-        epochs=config.epochs, batch_size=config.batch_size, monitor=monitor, progress=False,
-        verbose=False, rng=config.seed,
-    )  # fmt: skip
-    if result.steps > 0:
-        monitor.record(result.steps)
-    done = time.perf_counter()
-    monitor.remove()
-    setup = trained - began - (0.0 if dataset is not None else data.seconds)
-    seconds = {"data": data.seconds, "setup": setup, "train": done - trained,
-               "total": data.seconds + setup + done - trained}  # fmt: skip
-    return ExperimentResult(config, data, result, monitor, model, seconds)
-
-
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """Run one sweep task and return :func:`summarize` of it (``error`` set if it raised).
 
     ``task`` is ``{"config": Config.to_dict()}``; ``config["init"]`` and ``config["seed"]`` say which
-    run this is. Module-level and dict-in/dict-out so that any executor can pickle it.
+    run this is. The run is :func:`tinynet.experiments.run` with the Monitor recording only at
+    initialization and after the last step, without histograms, and nothing printed. Module-level and
+    dict-in/dict-out so that any executor can pickle it.
     """
     config = Config(**task["config"])
     began = time.perf_counter()
     try:
-        result = train_config(config, _dataset(config))
+        result = run(config, dataset=_dataset(config), quiet=True, record_every=0, record_final=True, bins=1)
     except Exception as error:  # one broken scheme must not sink the whole sweep
         return {
             "init": config.init,
@@ -329,8 +196,6 @@ def _single_threaded_blas() -> Iterator[None]:
 
 
 def _default_executor(jobs: int) -> Executor:
-    import multiprocessing
-
     # spawn, not fork: a forked child inherits the parent's already-initialized BLAS thread pool
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
@@ -345,140 +210,6 @@ class _InlineExecutor(Executor):
         except BaseException as error:
             future.set_exception(error)
         return future
-
-
-@dataclass
-class LeaderboardRow:
-    """One scheme's runs aggregated: ``stats[key] = (mean, std, n)`` for each numeric figure.
-
-    ``std`` is the sample standard deviation (``ddof=1``), None for a single run; ``n`` counts the
-    runs where the figure exists. ``errors`` holds the messages of runs that raised.
-    """
-
-    init: str
-    runs: int
-    stats: dict[str, tuple[float | None, float | None, int]]
-    units: int | None = None
-    diverged: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def mean(self, key: str) -> float | None:
-        """Mean of ``key`` over the runs (None if no run has it)."""
-        return self.stats.get(key, (None, None, 0))[0]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``init``, ``runs``, ``units``, ``diverged``, ``errors`` and, per figure,
-        ``{"mean", "std", "n"}``."""
-        from .diagnostics import json_ready
-
-        out: dict[str, Any] = {
-            "init": self.init,
-            "runs": self.runs,
-            "units": self.units,
-            "diverged": self.diverged,
-            "errors": self.errors,
-        }
-        for key, (mean, std, n) in self.stats.items():
-            out[key] = {"mean": mean, "std": std, "n": n}
-        return json_ready(out)
-
-
-_NUMERIC = (
-    "test_accuracy", "test_loss", "train_loss", "initial_loss", "gradient_flow", "distinct_units",
-    "distinct_units_init", "dead", "saturated", "dead_end", "saturated_end", "seconds",
-)  # fmt: skip
-
-
-def leaderboard(runs: Sequence[dict[str, Any]]) -> list[LeaderboardRow]:
-    """Aggregate :func:`summarize` rows per ``init``: mean ± sample std of every figure.
-
-    Rows are sorted by mean test accuracy, best first (schemes without one last), then by name.
-    """
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for run in runs:
-        groups.setdefault(run["init"], []).append(run)
-    rows = []
-    for init, group in groups.items():
-        stats: dict[str, tuple[float | None, float | None, int]] = {}
-        for key in _NUMERIC:
-            values = [
-                float(r[key])
-                for r in group
-                if r.get(key) is not None and math.isfinite(float(r[key]))
-            ]
-            if not values:
-                stats[key] = (None, None, 0)
-                continue
-            std = float(np.std(values, ddof=1)) if len(values) > 1 else None
-            stats[key] = (float(np.mean(values)), std, len(values))
-        units = next((r["units"] for r in group if r.get("units") is not None), None)
-        rows.append(
-            LeaderboardRow(
-                init=init,
-                runs=len(group),
-                stats=stats,
-                units=units,
-                diverged=sum(bool(r.get("diverged")) for r in group),
-                errors=[r["error"] for r in group if r.get("error")],
-            )
-        )
-
-    def order(row: LeaderboardRow) -> tuple[float, str]:
-        acc = row.mean("test_accuracy")
-        return (-(acc if acc is not None else -1.0), row.init)
-
-    return sorted(rows, key=order)
-
-
-def _cell(row: LeaderboardRow, key: str) -> str:
-    mean, std, _ = row.stats.get(key, (None, None, 0))
-    if mean is None:
-        if key == "test_accuracy" and row.errors:
-            return "error"
-        return "diverged" if key == "test_accuracy" and row.diverged else "-"
-    if key == "distinct_units":
-        text = f"{mean:.0f}/{row.units}" if float(mean).is_integer() else f"{mean:.1f}/{row.units}"
-        return text
-    scale, fmt = {
-        "test_accuracy": (100.0, "{:.1f}"),
-        "dead": (100.0, "{:.0f}"),
-        "saturated": (100.0, "{:.0f}"),
-        "seconds": (1.0, "{:.1f}"),
-        "train_loss": (1.0, "{:.3f}"),
-        "initial_loss": (1.0, "{:.3f}"),
-    }.get(key, (1.0, "{:.3g}"))
-    if key == "gradient_flow" and (abs(mean) >= 1e4 or 0 < abs(mean) < 1e-3):
-        fmt = "{:.1e}"
-    text = fmt.format(mean * scale)
-    if std is not None:
-        text += " ± " + fmt.format(std * scale)
-    return text
-
-
-def format_leaderboard(rows: Sequence[LeaderboardRow], markdown: bool = False) -> str:
-    """The leaderboard as an aligned text table, or a Markdown table with ``markdown=True``.
-
-    Columns: rank, init, runs, then :data:`COLUMNS` (mean ± std over seeds when there are several);
-    a diverged run is marked with ``*`` after the scheme's name.
-    """
-    header = ["#", "init", "runs", *(title for _, title in COLUMNS)]
-    lines = [header]
-    for rank, row in enumerate(rows, start=1):
-        name = row.init + ("*" if row.diverged else "")
-        lines.append([str(rank), name, str(row.runs), *(_cell(row, key) for key, _ in COLUMNS)])
-    if markdown:
-        out = ["| " + " | ".join(lines[0]) + " |"]
-        out.append("|" + "|".join(":---" if i == 1 else "---:" for i in range(len(header))) + "|")
-        out += ["| " + " | ".join(line) + " |" for line in lines[1:]]
-        return "\n".join(out)
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    out = []
-    for k, line in enumerate(lines):
-        cells = [c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))]
-        out.append("  ".join(cells).rstrip())
-        if k == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
 
 
 @dataclass
@@ -501,8 +232,6 @@ class SweepResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``config``, ``inits``, ``seeds``, ``jobs``, ``executor``, ``seconds``,
         ``leaderboard`` (rows as :meth:`LeaderboardRow.to_dict`) and ``runs``."""
-        from .diagnostics import json_ready
-
         return json_ready(
             {
                 "config": self.config.to_dict(),
@@ -518,7 +247,7 @@ class SweepResult:
 
 
 def _seed_list(seeds: int | Sequence[int], base: int) -> list[int]:
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+    if is_int(seeds):
         if seeds < 1:
             raise ValueError(f"sweep: seeds must be >= 1 (a count) or a list of ints, got {seeds}")
         return [base + i for i in range(int(seeds))]
@@ -550,7 +279,7 @@ def sweep(
         A count ``K`` (seeds ``config.seed, ..., config.seed + K - 1``) or a list of seeds. The seed
         drives the initialization and the shuffling; the data are the same for every run.
     config
-        The network, optimizer, schedule and data of every run (:class:`tinynet.experiment.Config`;
+        The network, optimizer, schedule and data of every run (:class:`tinynet.experiments.Config`;
         its ``init`` and ``seed`` are replaced per run). Default: ``Config()``.
     executor
         Any :class:`concurrent.futures.Executor` (or object with a compatible ``submit`` whose
@@ -574,8 +303,6 @@ def sweep(
         For an unknown init spec (the message lists the valid names), a bad config field, bad seeds
         or ``jobs < 1``. A run that fails inside a worker does not raise: its summary has ``error``.
     """
-    from .experiment import ConfigError, validate
-
     base = replace(config) if config is not None else Config()
     check_inits(inits)
     specs = list(inits) if inits is not None else registered_schemes()
@@ -584,8 +311,8 @@ def sweep(
     except ConfigError as error:
         raise ValueError(f"sweep: config {error}") from None
     seed_list = _seed_list(seeds, base.seed)
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise ValueError(f"sweep: jobs must be an int >= 1, got {jobs!r}")
+    if jobs is not None:
+        check_int("sweep", "jobs", jobs, minimum=1)
     tasks = [
         {"config": replace(base, init=spec, seed=seed).to_dict()}
         for spec in specs

@@ -1,9 +1,9 @@
-"""Figures of the sweeps and studies (:mod:`tinynet.sweep`, :mod:`tinynet.studies`), saved as PNG.
+"""Figures of the sweeps and studies, drawn from their JSON-ready results: the sweep's small
+multiples, symmetry, depth profiles, trainability, activation dynamics and Jacobian spectra.
 
-Like :mod:`tinynet.plotting`, matplotlib is the optional ``plot`` extra, imported inside each
-function (``ImportError`` with the install hint when it is missing), and figures are bare Agg
-``Figure`` objects (no ``pyplot`` state). Each function takes the JSON-ready results of a study,
-draws one figure, saves it to ``path`` when given, and returns it.
+They read plain records only (dicts and lists, or an object with ``to_dict()``); nothing here
+imports the experiments. Each function draws one figure, saves it to ``path`` as PNG when given,
+and returns it. matplotlib is imported only when a figure is drawn.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .plotting import require_matplotlib, save_figure
+from ._figure import finish, grid, new_figure, positive
 
 __all__ = [
     "plot_depth_profiles",
@@ -27,40 +27,12 @@ __all__ = [
 ]
 
 
-def _figure(width: float, height: float) -> Any:
-    figure_cls = require_matplotlib()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    fig = figure_cls(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _finish(fig: Any, path: str | os.PathLike[str] | None) -> Any:
-    if path is not None:
-        save_figure(fig, path)
-    return fig
-
-
-def _grid(fig: Any, n: int, ncols: int) -> list[Any]:
-    nrows = max(1, math.ceil(n / ncols))
-    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    return list(axes[:n])
-
-
-def _positive(values: Sequence[Any]) -> list[float]:
-    """Values for a log axis: None and non-positive numbers become nan (a gap in the line)."""
-    return [float(v) if v is not None and v > 0 else float("nan") for v in values]
-
-
 # ---------------------------------------------------------------------------------- the sweep
 def plot_sweep(result: Any, path: str | os.PathLike[str] | None = None, ncols: int = 6) -> Any:
     """Small multiples, one panel per scheme in leaderboard order: training and test loss per epoch
     (mean over seeds, shaded ± one std), with ``ln C`` dotted; the title gives the test accuracy.
 
-    ``result`` is a :class:`tinynet.sweep.SweepResult` or its ``to_dict()``.
+    ``result`` is a :class:`tinynet.experiments.sweep.SweepResult` or its ``to_dict()``.
     """
     data = result.to_dict() if hasattr(result, "to_dict") else result
     order = [row["init"] for row in data["leaderboard"]]
@@ -69,8 +41,8 @@ def plot_sweep(result: Any, path: str | os.PathLike[str] | None = None, ncols: i
         by_init.setdefault(run["init"], []).append(run)
     n = len(order)
     ncols = max(1, min(ncols, n))
-    fig = _figure(2.6 * ncols, 2.2 * math.ceil(n / ncols) + 0.4)
-    axes = _grid(fig, n, ncols)
+    fig = new_figure(2.6 * ncols, 2.2 * math.ceil(n / ncols) + 0.4)
+    axes = grid(fig, n, ncols)
     ln_c = next((r.get("ln_classes") for r in data["runs"] if r.get("ln_classes")), None)
     for rank, (ax, init, row) in enumerate(zip(axes, order, data["leaderboard"]), start=1):
         runs = by_init.get(init, [])
@@ -79,7 +51,7 @@ def plot_sweep(result: Any, path: str | os.PathLike[str] | None = None, ncols: i
             length = min((len(c) for c in curves), default=0)
             if length == 0:
                 continue
-            values = np.array([_positive(c[:length]) for c in curves])
+            values = np.array([positive(c[:length]) for c in curves])
             mean = np.nanmean(values, axis=0) if len(values) else values
             epochs = np.arange(1, length + 1)
             line = ax.plot(epochs, mean, style, marker="o", markersize=3, label=label)[0]
@@ -115,21 +87,21 @@ def plot_sweep(result: Any, path: str | os.PathLike[str] | None = None, ncols: i
         "dotted: ln C",
         fontsize="medium",
     )
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 # ------------------------------------------------------------------------------------ symmetry
 def plot_symmetry(results: Sequence[dict[str, Any]], path: str | os.PathLike[str] | None = None) -> Any:
     """One panel per scheme: distinct units of each layer against the training step (log scale),
-    from :func:`tinynet.studies.symmetry_study`."""
-    fig = _figure(4.2 * len(results), 3.4)
-    axes = _grid(fig, len(results), len(results))
+    from the symmetry study (:mod:`tinynet.experiments.studies.symmetry`)."""
+    fig = new_figure(4.2 * len(results), 3.4)
+    axes = grid(fig, len(results), len(results))
     for ax, r in zip(axes, results):
         n_layers = len(r["units"])
         for i, (series, units) in enumerate(zip(r["distinct"], r["units"])):
             kind = "output" if i == n_layers - 1 else "hidden"
             # layers often coincide (1 distinct unit each): vary the style so that all stay visible
-            ax.plot(r["steps"], _positive(series), linestyle=("-", "--", ":", "-.")[i % 4],
+            ax.plot(r["steps"], positive(series), linestyle=("-", "--", ":", "-.")[i % 4],
                     linewidth=2.5 - 0.5 * (i % 3), marker=".",
                     label=f"layer {i + 1} ({kind}, {units} units)")  # fmt: skip
         ax.set_yscale("log")
@@ -146,7 +118,7 @@ def plot_symmetry(results: Sequence[dict[str, Any]], path: str | os.PathLike[str
         ax.legend(fontsize="x-small", loc="center right")
     if axes:
         axes[0].set_ylabel("distinct units (log)")
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 # --------------------------------------------------------------------------------------- depth
@@ -154,32 +126,32 @@ def plot_depth_profiles(
     profiles: Sequence[dict[str, Any]], path: str | os.PathLike[str] | None = None
 ) -> Any:
     """Rows: activations; columns: activation std and weight-gradient norm against the layer, at
-    initialization, one line per scheme (from :func:`tinynet.studies.depth_study`)."""
+    initialization, one line per scheme (from the depth study,
+    :mod:`tinynet.experiments.studies.depth`)."""
     activations = list(dict.fromkeys(p["activation"] for p in profiles))
-    fig = _figure(11, 3.0 * len(activations))
+    fig = new_figure(11, 3.0 * len(activations))
     axes = fig.subplots(len(activations), 2, squeeze=False)
     for row, activation in enumerate(activations):
         ax_std, ax_grad = axes[row]
         for p in (p for p in profiles if p["activation"] == activation):
             label = p.get("scheme", p["init"])
             layers = np.arange(1, len(p["act_std"]) + 1)
-            ax_std.plot(layers, _positive(p["act_std"]), marker=".", label=label)
+            ax_std.plot(layers, positive(p["act_std"]), marker=".", label=label)
             grads = p["weight_grad_norm"]
-            ax_grad.plot(np.arange(1, len(grads) + 1), _positive(grads), marker=".", label=label)
+            ax_grad.plot(np.arange(1, len(grads) + 1), positive(grads), marker=".", label=label)
         for ax, what in ((ax_std, "activation std"), (ax_grad, "‖dL/dW‖")):
             ax.set_yscale("log")
             ax.set_title(f"{activation}: {what} per layer at init", fontsize="small")
             ax.set_xlabel("layer")
         ax_std.legend(fontsize="x-small", ncols=2)
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
-def plot_trainability(
-    results: Sequence[dict[str, Any]], path: str | os.PathLike[str] | None = None
-) -> Any:
-    """Mean training loss per epoch for each scheme (from :func:`tinynet.studies.trainability`),
-    with ``ln C`` and ``0.7 ln C`` as reference lines."""
-    fig = _figure(6.4, 4.2)
+def plot_trainability(results: Sequence[dict[str, Any]], path: str | os.PathLike[str] | None = None) -> Any:
+    """Mean training loss per epoch for each scheme (from the trainability study,
+    :mod:`tinynet.experiments.studies.trainability`), with ``ln C`` and ``0.7 ln C`` as reference
+    lines."""
+    fig = new_figure(6.4, 4.2)
     ax = fig.add_subplot()
     for r in results:
         losses = r["train_loss"]
@@ -194,13 +166,13 @@ def plot_trainability(
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean training loss")
     ax.legend(fontsize="small")
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def plot_dynamics(result: dict[str, Any], path: str | os.PathLike[str] | None = None) -> Any:
     """Mean (line) ± std (band) of each hidden activation on the probe against the training step
-    (from :func:`tinynet.studies.activation_dynamics`; Glorot & Bengio 2010, fig. 2)."""
-    fig = _figure(6.4, 4.2)
+    (from :mod:`tinynet.experiments.studies.dynamics`; Glorot & Bengio 2010, fig. 2)."""
+    fig = new_figure(6.4, 4.2)
     ax = fig.add_subplot()
     steps = np.asarray(result["steps"])
     for k, (mean, std) in enumerate(zip(result["mean"], result["std"]), start=1):
@@ -214,20 +186,20 @@ def plot_dynamics(result: dict[str, Any], path: str | os.PathLike[str] | None = 
     ax.set_xlabel("training step")
     ax.set_ylabel("activation value")
     ax.legend(fontsize="small")
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def plot_jacobian(results: Sequence[dict[str, Any]], path: str | os.PathLike[str] | None = None) -> Any:
     """Left: singular values of the input-output Jacobian at the largest depth, per scheme; right:
-    condition number against depth (from :func:`tinynet.studies.jacobian_study`)."""
-    fig = _figure(11, 4.0)
+    condition number against depth (from :mod:`tinynet.experiments.studies.jacobian`)."""
+    fig = new_figure(11, 4.0)
     ax_s, ax_c = fig.subplots(1, 2)
     inits = list(dict.fromkeys(r["init"] for r in results))
     for init in inits:
         rows = sorted((r for r in results if r["init"] == init), key=lambda r: r["depth"])
         deepest = rows[-1]
         s = deepest["singular_values"]
-        ax_s.plot(np.arange(1, len(s) + 1), _positive(s), marker=".",
+        ax_s.plot(np.arange(1, len(s) + 1), positive(s), marker=".",
                   label=f"{init}, depth {deepest['depth']}")  # fmt: skip
         ax_c.plot([r["depth"] for r in rows], [r["condition"] for r in rows], marker="o", label=init)
     ax_s.set_yscale("log")
@@ -239,4 +211,4 @@ def plot_jacobian(results: Sequence[dict[str, Any]], path: str | os.PathLike[str
     ax_c.set_xlabel("depth (layers)")
     for ax in (ax_s, ax_c):
         ax.legend(fontsize="small")
-    return _finish(fig, path)
+    return finish(fig, path)

@@ -1,28 +1,17 @@
-"""Monitor figures on small networks whose answers can be worked out by hand."""
+"""The Monitor on small networks whose answers can be worked out by hand."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
 
 import tinynet as tn
 from tinynet import nn
-from tinynet.diagnostics import (
-    Monitor,
-    activation_kind,
-    dead_fraction,
-    distinct_units,
-    find_problems,
-    format_ratio,
-    gradient_flow,
-    max_cosine,
-    numerical_rank,
-    saturation_fraction,
-    update_ratio,
-)
+from tinynet.diagnostics import Monitor
 
 
 def _set(layer: nn.Linear, weight, bias=None) -> nn.Linear:
@@ -39,96 +28,6 @@ def _sum_loss(output, target):
     return output.sum()
 
 
-# ---------------------------------------------------------------------------- pure figures
-def test_distinct_units_counts_duplicated_columns():
-    rng = np.random.default_rng(1)
-    a, b, c = rng.standard_normal((3, 5))
-    w = np.stack([a, a, b, c, b, a], axis=1)  # (in=5, out=6): columns are the units
-    assert distinct_units(w) == 3
-    assert distinct_units(w + 1e-9 * rng.standard_normal(w.shape)) == 3  # within tolerance
-    assert distinct_units(w + 1e-2 * rng.standard_normal(w.shape)) == 6  # beyond it
-    assert distinct_units(np.zeros((7, 4))) == 1
-    assert distinct_units(np.ones((3, 9))) == 1
-
-
-def test_distinct_units_rejects_vectors_and_negative_tolerance():
-    with pytest.raises(ValueError, match="distinct_units: weight must have at least 2"):
-        distinct_units(np.ones(3))
-    with pytest.raises(ValueError, match="tol must be >= 0"):
-        distinct_units(np.ones((2, 2)), tol=-1)
-
-
-def test_max_cosine_known_values():
-    assert max_cosine(np.eye(4)) == pytest.approx(0.0)
-    w = np.array([[1.0, 1.0], [0.0, 1.0]])  # units (1, 0) and (1, 1)
-    assert max_cosine(w) == pytest.approx(1 / math.sqrt(2))
-    assert max_cosine(np.zeros((3, 3))) == 1.0  # identical (zero) units
-    assert max_cosine(np.array([[1.0, 2.0, -1.0], [0.0, 0.0, 0.0]])) == pytest.approx(1.0)
-    assert math.isnan(max_cosine(np.ones((3, 1))))
-
-
-def test_numerical_rank_known_values():
-    rng = np.random.default_rng(2)
-    u, v = rng.standard_normal((2, 8)), rng.standard_normal((2, 5))
-    assert numerical_rank(u.T @ v) == 2  # sum of two outer products, (8, 5)
-    assert numerical_rank(np.zeros((4, 6))) == 0
-    assert numerical_rank(np.eye(6, dtype=np.float32)) == 6
-    assert numerical_rank(np.ones((5, 5))) == 1
-
-
-def test_saturation_fraction_thresholds():
-    assert saturation_fraction(np.array([0.99, -0.98, 0.5, 0.0, 0.97, -0.96]), "tanh") == 2 / 6
-    assert saturation_fraction(np.array([0.01, 0.99, 0.5, 0.2, 0.03, 0.97]), "sigmoid") == 2 / 6
-    with pytest.raises(ValueError, match="kind must be one of"):
-        saturation_fraction(np.zeros(3), "relu")
-
-
-def test_dead_fraction_counts_units_nonpositive_on_every_example():
-    a = np.array(
-        [
-            [-1.0, -1.0, 0.0, 2.0],
-            [-2.0, 3.0, 0.0, 1.0],
-            [-0.5, -1.0, 0.0, 0.5],
-        ]
-    )  # units 0 and 2 never fire; unit 1 fires once
-    assert dead_fraction(a) == 0.5
-    assert dead_fraction(np.zeros((0, 3))) == 0.0
-
-
-def test_update_ratio_is_log10_of_std_ratio():
-    rng = np.random.default_rng(3)
-    before = rng.standard_normal((50, 40))
-    delta = 1e-3 * rng.standard_normal((50, 40))
-    after = before + delta
-    expected = math.log10(delta.std() / after.std())
-    assert update_ratio(before, after) == pytest.approx(expected, rel=1e-9)
-    assert update_ratio(before, before) is None  # no update
-    assert update_ratio(np.zeros(4), np.zeros(4)) is None  # no spread
-
-
-def test_gradient_flow_and_format_ratio():
-    assert gradient_flow(1e-6, 1.0) == 1e-6
-    assert gradient_flow(1.0, 0.0) is None
-    assert gradient_flow(float("nan"), 1.0) is None
-    assert format_ratio(1_234_567.0) == "10⁶×"
-    assert format_ratio(42.0) == "42×"
-    assert format_ratio(float("inf")) == "∞×"
-
-
-def test_activation_kind_by_class_including_subclasses():
-    class MyTanh(nn.Tanh):
-        pass
-
-    assert activation_kind(nn.Tanh()) == "tanh"
-    assert activation_kind(MyTanh()) == "tanh"
-    assert activation_kind(nn.Sigmoid()) == "sigmoid"
-    assert activation_kind(nn.LeakyReLU(0.1)) == "leaky_relu"
-    assert activation_kind(nn.ReLU()) == "relu"
-    assert activation_kind(nn.SELU()) == "selu"
-    assert activation_kind(nn.Linear(2, 2)) is None
-
-
-# ---------------------------------------------------------------------------- monitor
 def _saturating_net() -> nn.Sequential:
     """Linear(4, 6) with 3 distinct units (each duplicated), tanh, Linear(6, 3)."""
     tn.set_default_dtype(np.float64)
@@ -161,6 +60,87 @@ def test_monitor_on_a_hand_built_saturated_layer():
     assert record["layers"][1]["distinct_units"] == 3
     messages = monitor.findings()
     assert any("67% of tanh units saturated" in m for m in messages), messages
+
+
+def test_activations_are_recognised_by_declaration_not_by_class_name():
+    """Each built-in records its declared name as kind; a subclass of a built-in inherits what it
+    declares (a tanh subclass still has its saturation measured) under its own name."""
+
+    class MyTanh(nn.Tanh):
+        pass
+
+    tn.set_default_dtype(np.float64)
+    acts = [nn.Tanh(), MyTanh(), nn.Sigmoid(), nn.LeakyReLU(0.1), nn.ReLU(), nn.SELU(), nn.Identity()]
+    layers = []
+    for act in acts:
+        layers += [nn.Linear(3, 3), act]
+    monitor = Monitor(nn.Sequential(*layers), np.ones((4, 3)), np.zeros(4, dtype=int))
+    rows = [m for m in monitor.history[0]["modules"] if m["role"] == "activation"]
+    assert [m["kind"] for m in rows] == [
+        "tanh", "mytanh", "sigmoid", "leaky_relu", "relu", "selu", "identity"
+    ]  # fmt: skip
+    assert [m["saturated"] is not None for m in rows] == [True, True, True, False, False, False, False]
+    assert [m["dead"] is not None for m in rows] == [False, False, False, True, True, True, False]
+    assert [m["layer"] for m in rows] == list(range(1, 8))
+    assert {m["kind"] for m in monitor.history[0]["modules"] if m["role"] == "layer"} == {"linear"}
+
+
+def test_a_user_activation_that_saturates_gets_its_saturated_share_measured():
+    tn.set_default_dtype(np.float64)
+
+    class HardTanh(nn.Activation):
+        saturates = True
+        display_name = "hard-tanh"
+        output_range = (-1.0, 1.0)
+
+        def forward(self, x):  # clip to [-1, 1], composed from relu
+            return (x + 1.0).relu() - (x - 1.0).relu() - 1.0
+
+        def saturated(self, output):
+            return np.abs(output) >= 1.0
+
+    # units see 5, -5, 0.5, 0.5 on every example: two of the four are clipped
+    first = _set(nn.Linear(1, 4), [[5.0, -5.0, 0.5, 0.5]])
+    model = nn.Sequential(first, HardTanh(), _set(nn.Linear(4, 2), np.ones((4, 2))))
+    monitor = Monitor(model, np.ones((3, 1)), np.array([0, 1, 0]))
+    act = next(m for m in monitor.history[0]["modules"] if m["role"] == "activation")
+    assert act["kind"] == "hardtanh" and act["type"] == "HardTanh"
+    assert act["saturated"] == 0.5
+    assert act["dead"] is None
+    values = monitor.histograms[0][act["name"]]["values"]
+    assert values["edges"][0] == -1.0 and values["edges"][-1] == 1.0  # its declared output range
+    messages = monitor.findings()
+    assert any(m.startswith("50% of hard-tanh units saturated (|a| > 0.999) — layer 1")
+               for m in messages), messages  # fmt: skip
+    assert " hard-tanh " in monitor.table().splitlines()[2]
+
+
+def test_a_user_activation_that_can_die_gets_dead_units_counted():
+    tn.set_default_dtype(np.float64)
+
+    class Step(nn.Activation):
+        can_die = True
+
+        def forward(self, x):
+            return x.relu()
+
+    # biases -100, -100, +100, +100: units 0 and 1 never fire on this probe
+    layer = _set(nn.Linear(2, 4), np.ones((2, 4)), [-100.0, -100.0, 100.0, 100.0])
+    model = nn.Sequential(layer, Step(), _set(nn.Linear(4, 2), np.ones((4, 2))))
+    monitor = Monitor(model, np.ones((3, 2)), np.array([0, 1, 0]))
+    act = next(m for m in monitor.history[0]["modules"] if m["kind"] == "step")
+    assert act["dead"] == 0.5
+    assert act["saturated"] is None
+    assert any("50% of Step units are dead" in m for m in monitor.findings())
+
+    class Quiet(nn.Activation):  # declares nothing: neither figure is measured
+        def forward(self, x):
+            return x.relu()
+
+    layer = _set(nn.Linear(2, 4), np.ones((2, 4)), [-100.0, -100.0, 100.0, 100.0])
+    model = nn.Sequential(layer, Quiet(), _set(nn.Linear(4, 2), np.ones((4, 2))))
+    act = next(m for m in Monitor(model, np.ones((3, 2))).history[0]["modules"] if m["kind"] == "quiet")
+    assert act["dead"] is None and act["saturated"] is None
 
 
 def test_monitor_gradients_by_hand():
@@ -295,6 +275,23 @@ def test_to_json_writes_file_and_has_no_nan(tmp_path):
     assert "0" in loaded["histograms"]
 
 
+def test_to_json_file_has_ordinary_permissions_and_round_trips(tmp_path):
+    """The file gets ``0o666 & ~umask`` like any file the process creates (not mkstemp's 0600),
+    and nothing but it is left in the folder."""
+    umask = os.umask(0)  # the one way to read the umask is to set it; put it back at once
+    os.umask(umask)
+    model = _saturating_net()
+    monitor = Monitor(model, PROBE, np.array([0, 1]), every=1)
+    monitor.on_step()
+    path = tmp_path / "monitor.json"
+    text = monitor.to_json(path)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert path.read_text(encoding="utf-8") == text
+    assert json.loads(text) == monitor.to_dict()
+    assert [r["step"] for r in json.loads(text)["history"]] == [0, 1]
+    assert [p.name for p in tmp_path.iterdir()] == ["monitor.json"]
+
+
 def test_without_targets_no_gradient_figures():
     model = _saturating_net()
     record = Monitor(model, PROBE).history[0]
@@ -310,29 +307,12 @@ def test_healthy_network_says_so():
     assert monitor.findings()[-1].startswith("no symmetry, saturation, dead units")
 
 
-def test_find_problems_on_a_synthetic_record():
-    record = {
-        "step": 3, "loss": None, "ln_classes": None, "n_classes": None, "gradient_flow": 1e-7,
-        "modules": [],
-        "layers": [
-            {"layer": 1, "units": 8, "distinct_units": 3, "weight_grad_norm": 1e-7,
-             "bias_grad_norm": 0.0, "update_data": 0.5},
-            {"layer": 2, "units": 2, "distinct_units": 2, "weight_grad_norm": 1.0,
-             "bias_grad_norm": 0.0, "update_data": 0.2},
-        ],
-    }  # fmt: skip
-    kinds = [f.kind for f in find_problems(record)]
-    assert kinds.count("symmetry") == 2  # partial symmetry + the explanation
-    assert "vanishing" in kinds and "update-ratio" in kinds
-    messages = [f.message for f in find_problems(record)]
-    assert any("only 3 distinct units of 8" in m for m in messages)
-    assert any("gradient norm falls 10⁷×" in m for m in messages)
-
-
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"every": -1}, "every must be an int >= 0"),
+        ({"bins": 0}, "bins must be an int >= 1"),
+        ({"tol": -1e-3}, "tol must be a finite number >= 0"),
         ({"probe": np.zeros((0, 4))}, "probe must be a non-empty batch"),
         ({"targets": np.zeros(5)}, "targets must have one entry per probe example"),
     ],
@@ -341,6 +321,20 @@ def test_monitor_bad_arguments(kwargs, match):
     args = {"probe": PROBE, **kwargs}
     with pytest.raises(ValueError, match=match):
         Monitor(_saturating_net(), **args)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"every": "3"}, "Monitor: every must be an int >= 0, got '3'"),
+        ({"every": True}, "Monitor: every must be an int >= 0, got True"),
+        ({"bins": 2.5}, "Monitor: bins must be an int >= 1, got 2.5"),
+        ({"tol": "small"}, "Monitor: tol must be a finite number >= 0, got 'small'"),
+    ],
+)
+def test_monitor_arguments_of_the_wrong_type(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        Monitor(_saturating_net(), PROBE, **kwargs)
 
 
 def test_monitor_needs_something_to_observe():
@@ -352,6 +346,12 @@ def test_select_unknown_step():
     monitor = Monitor(_saturating_net(), PROBE)
     with pytest.raises(ValueError, match="no record at step 99"):
         monitor.select(99)
+
+
+def test_report_before_any_record_says_so():
+    monitor = Monitor(_saturating_net(), PROBE, record_init=False)
+    with pytest.raises(ValueError, match="nothing recorded yet"):
+        monitor.report()
 
 
 def test_histograms_of_a_float32_layer_constant_up_to_rounding():

@@ -1,11 +1,11 @@
-"""Figures of what a :class:`tinynet.diagnostics.Monitor` recorded, saved as PNG.
+"""Figures of what a :class:`tinynet.diagnostics.Monitor` recorded: activation and gradient
+histograms, update:data ratios, activation std against depth, training curves, and a dashboard
+with all of them on one page.
 
-matplotlib is the optional ``plot`` extra: it is imported inside each function, never at import
-time, and figures are drawn with the Agg backend on a bare ``Figure`` (no ``pyplot``, no global
-state). Without matplotlib, every function raises ``ImportError`` saying how to install it.
-
-Each ``plot_*`` function draws on ``ax`` when given (and returns it), or makes a figure, saves it to
-``path`` when given, and returns the figure. :func:`plot_dashboard` puts all of them on one page.
+They read the Monitor's plain records (``select``, ``histograms``, ``updates``) and a fit's
+``history``; nothing here imports the diagnostics or the training loop. Each ``plot_*`` function
+draws on ``ax`` when given (and returns it), or makes a figure, saves it to ``path`` as PNG when
+given, and returns the figure. matplotlib is imported only when a figure is drawn.
 """
 
 from __future__ import annotations
@@ -16,69 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from ._files import atomic_write
+from ._figure import finish, integer_ticks, new_figure, target_axes
 
 __all__ = [
-    "INSTALL_HINT",
     "plot_activation_histograms",
     "plot_activation_std",
     "plot_dashboard",
     "plot_gradient_histograms",
     "plot_training_curves",
     "plot_update_ratios",
-    "require_matplotlib",
 ]
-
-INSTALL_HINT = (
-    "plotting needs matplotlib, the optional 'plot' extra: pip install \"tinynet[plot]\" "
-    '(or, in a clone of tinynet, pip install -e ".[plot]")'
-)
-
-
-def require_matplotlib() -> Any:
-    """Import and return the ``matplotlib.figure.Figure`` class.
-
-    Raises
-    ------
-    ImportError
-        If matplotlib is not installed; the message says how to install the ``plot`` extra.
-    """
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise ImportError(INSTALL_HINT) from error
-    return Figure
-
-
-def _new_figure(width: float, height: float) -> Any:
-    figure_cls = require_matplotlib()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    fig = figure_cls(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 110) -> None:
-    """Write ``fig`` as PNG to a temporary file in the same folder, then rename it onto ``path``
-    (with the permissions of any new file: a failed save leaves nothing half-written)."""
-    with atomic_write(path) as handle:
-        fig.savefig(handle, format="png", dpi=dpi)
-
-
-def _finish(fig: Any, ax: Any, path: str | os.PathLike[str] | None) -> Any:
-    if fig is None:
-        return ax
-    if path is not None:
-        save_figure(fig, path)
-    return fig
-
-
-def _axes(ax: Any, width: float = 6.4, height: float = 4.0) -> tuple[Any, Any]:
-    if ax is not None:
-        return None, ax
-    fig = _new_figure(width, height)
-    return fig, fig.add_subplot()
 
 
 def _record(monitor: Any, step: Any) -> dict[str, Any]:
@@ -113,7 +60,7 @@ def plot_activation_histograms(
 ) -> Any:
     """Distribution of each activation's output on the probe, one line per layer (as in Glorot &
     Bengio 2010, fig. 6); the legend gives mean, std and % saturated or dead."""
-    fig, ax = _axes(ax)
+    fig, ax = target_axes(ax)
     record = _record(monitor, step)
     hists = monitor.histograms.get(record["step"], {})
     entries = []
@@ -129,7 +76,7 @@ def plot_activation_histograms(
     ax.set_title(f"activation distribution (step {record['step']})")
     ax.set_xlabel("activation value")
     ax.set_ylabel("density")
-    return _finish(fig, ax, path)
+    return finish(fig, path, ax)
 
 
 def plot_gradient_histograms(
@@ -141,7 +88,7 @@ def plot_gradient_histograms(
 ) -> Any:
     """Distribution of ``dL/d(activation)`` per layer on the probe (``weights=True``: of each
     layer's weight gradient); the legend gives the std."""
-    fig, ax = _axes(ax)
+    fig, ax = target_axes(ax)
     record = _record(monitor, step)
     hists = monitor.histograms.get(record["step"], {})
     entries = []
@@ -161,25 +108,17 @@ def plot_gradient_histograms(
     ax.set_title(f"{what} distribution (step {record['step']})")
     ax.set_xlabel(what)
     ax.set_ylabel("density")
-    return _finish(fig, ax, path)
-
-
-def _integer_ticks(ax: Any) -> None:
-    from matplotlib.ticker import MaxNLocator
-
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return finish(fig, path, ax)
 
 
 def _num(value: Any) -> str:
     return "-" if value is None else f"{value:.2e}"
 
 
-def plot_update_ratios(
-    monitor: Any, path: str | os.PathLike[str] | None = None, ax: Any = None
-) -> Any:
+def plot_update_ratios(monitor: Any, path: str | os.PathLike[str] | None = None, ax: Any = None) -> Any:
     """``log10(std(ΔW) / std(W))`` of each weight over optimizer steps, with the 10⁻³ reference line
     (updates much above it rewrite the weights each step; much below, they barely move)."""
-    fig, ax = _axes(ax)
+    fig, ax = target_axes(ax)
     for name, series in monitor.updates.items():
         points = [(s, v) for s, v in series if v is not None]
         if points:
@@ -190,7 +129,7 @@ def plot_update_ratios(
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("log10 std(ΔW) / std(W)")
     ax.legend(fontsize="small")
-    return _finish(fig, ax, path)
+    return finish(fig, path, ax)
 
 
 def plot_activation_std(
@@ -201,7 +140,7 @@ def plot_activation_std(
 ) -> Any:
     """Std of each hidden activation against depth (log scale), for one Monitor at the given
     ``steps`` or for a ``{label: Monitor}`` mapping (e.g. one per initialization scheme)."""
-    fig, ax = _axes(ax)
+    fig, ax = target_axes(ax)
     items = monitors.items() if isinstance(monitors, Mapping) else [("", monitors)]
     for label, monitor in items:
         seen = set()
@@ -216,13 +155,13 @@ def plot_activation_std(
             name = f"{label} step {record['step']}".strip()
             ax.plot([m["layer"] for m in rows], [m["std"] for m in rows], marker="o", label=name)
     ax.set_yscale("log")
-    _integer_ticks(ax)
+    integer_ticks(ax)
     ax.set_title("activation std against depth")
     ax.set_xlabel("layer")
     ax.set_ylabel("std of activation output")
     if ax.lines:
         ax.legend(fontsize="small")
-    return _finish(fig, ax, path)
+    return finish(fig, path, ax)
 
 
 def _history(result: Any) -> list[dict[str, Any]]:
@@ -244,10 +183,8 @@ def plot_training_curves(
         For another ``metric``.
     """
     if metric not in ("loss", "accuracy"):
-        raise ValueError(
-            f"plot_training_curves: metric must be 'loss' or 'accuracy', got {metric!r}"
-        )
-    fig, ax = _axes(ax)
+        raise ValueError(f"plot_training_curves: metric must be 'loss' or 'accuracy', got {metric!r}")
+    fig, ax = target_axes(ax)
     history = _history(result)
     for split in ("train", "test"):
         key = f"{split}_{metric}"
@@ -255,22 +192,20 @@ def plot_training_curves(
         if points:
             epochs, values = zip(*points, strict=True)
             ax.plot(epochs, values, marker="o", label=split)
-    _integer_ticks(ax)
+    integer_ticks(ax)
     ax.set_title(metric)
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
     if ax.lines:
         ax.legend(fontsize="small")
-    return _finish(fig, ax, path)
+    return finish(fig, path, ax)
 
 
-def plot_dashboard(
-    monitor: Any, result: Any = None, path: str | os.PathLike[str] | None = None
-) -> Any:
+def plot_dashboard(monitor: Any, result: Any = None, path: str | os.PathLike[str] | None = None) -> Any:
     """One page: activation and gradient histograms (latest record), update:data ratios, activation
     std against depth (first and latest record), and loss and accuracy curves when ``result`` (a
     FitResult or history) is given. Returns the figure; saved as PNG to ``path`` if given."""
-    fig = _new_figure(15, 8.5)
+    fig = new_figure(15, 8.5)
     axes = fig.subplots(2, 3)
     plot_activation_histograms(monitor, ax=axes[0, 0])
     plot_gradient_histograms(monitor, ax=axes[0, 1])
@@ -282,4 +217,4 @@ def plot_dashboard(
     else:
         axes[1, 1].set_visible(False)
         axes[1, 2].set_visible(False)
-    return _finish(fig, None, path)
+    return finish(fig, path)

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from tinynet import experiment, nn, optim
-from tinynet.experiment import Config, ConfigError, Dataset, build_mlp, validate
+from tinynet import experiments, nn, optim
+from tinynet.experiments import Config, ConfigError, Dataset, build_mlp, validate
 
 
 def test_build_mlp_structure_and_seeded_init():
@@ -35,14 +35,14 @@ def test_build_mlp_lsuv_needs_data_and_gets_unit_variance():
 
 def test_make_optimizer_defaults():
     params = list(build_mlp(3, 2, depth=1, width=4).parameters())
-    sgd = experiment.make_optimizer("sgd", params)
+    sgd = experiments.make_optimizer("sgd", params)
     assert isinstance(sgd, optim.SGD) and sgd.param_groups[0]["momentum"] == 0.9
-    adam = experiment.make_optimizer("adam", params, lr=0.005)
+    adam = experiments.make_optimizer("adam", params, lr=0.005)
     assert isinstance(adam, optim.Adam) and adam.param_groups[0]["lr"] == 0.005
     with pytest.raises(ValueError, match="closest match: 'adagrad'"):
-        experiment.make_optimizer("adagrd", params)
+        experiments.make_optimizer("adagrd", params)
     with pytest.raises(ValueError, match="adam takes no momentum"):
-        experiment.make_optimizer("adam", params, momentum=0.5)
+        experiments.make_optimizer("adam", params, momentum=0.5)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_validate_accepts_specs_and_paths(tmp_path):
 
 def test_load_dataset_standardizes_with_training_statistics(tmp_path, monkeypatch):
     monkeypatch.setenv("TINYNET_CACHE", str(tmp_path))
-    data = experiment.load_dataset("synthetic", limit=200)
+    data = experiments.load_dataset("synthetic", limit=200)
     assert data.x_train.shape == (200, 784) and data.x_test.shape == (200, 784)
     assert data.x_train.dtype == np.float32 and data.y_train.dtype == np.int64
     assert abs(float(data.x_train.mean())) < 1e-4
@@ -94,7 +94,7 @@ def _tiny_dataset() -> Dataset:
 def test_run_report_and_json():
     config = Config(depth=2, width=8, epochs=2, batch_size=16, lr=0.05, probe_size=32)
     lines = []
-    result = experiment.run(config, progress=False, log=lines.append, dataset=_tiny_dataset())
+    result = experiments.run(config, progress=False, log=lines.append, dataset=_tiny_dataset())
     assert len(lines) == 2 and lines[1].startswith("epoch 2/2")
     assert result.fit.test_accuracy > 0.8
     assert [r["step"] for r in result.monitor.history] == [0, 8, 16]
@@ -104,12 +104,12 @@ def test_run_report_and_json():
     assert data["config"]["width"] == 8 and data["data"]["n_train"] == 120
     assert data["findings"]["first"] == result.monitor.findings("first")
     assert "updates" not in data["monitor"]
-    assert experiment.summary(result).startswith("test accuracy ")
-    assert experiment.describe(config, result.dataset).startswith("MLP 6-8-8-3 (relu), init xavier")
+    assert experiments.summary(result).startswith("test accuracy ")
+    assert experiments.describe(config, result.dataset).startswith("MLP 6-8-8-3 (relu), init xavier")
 
 
 def test_summary_of_a_diverged_run():
     config = Config(depth=1, width=8, epochs=2, batch_size=16, lr=1e6, probe_size=32)
-    result = experiment.run(config, progress=False, log=lambda line: None, dataset=_tiny_dataset())
+    result = experiments.run(config, progress=False, log=lambda line: None, dataset=_tiny_dataset())
     assert result.diverged
-    assert experiment.summary(result).startswith("stopped: training diverged at step ")
+    assert experiments.summary(result).startswith("stopped: training diverged at step ")

@@ -2,13 +2,12 @@
 
 :func:`fit` trains a model on ``(x, y)`` arrays and returns a :class:`FitResult`; :func:`evaluate`
 measures loss and accuracy without recording a graph. When the loss turns NaN/inf or explodes, or a
-gradient is not finite, training stops *before* the bad update with one message that names the step,
-the layer whose gradient blew up first and the likely causes.
+gradient is not finite, training stops *before* the bad update with one message
+(:mod:`tinynet.training.divergence`); checkpoints are :mod:`tinynet.training.checkpoint`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -18,40 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from .function import no_grad
-from .random import as_generator, default_generator
-from .tensor import Tensor
+from .._checks import check_int
+from ..data.loader import DataLoader
+from ..function import no_grad
+from ..nn.functional import cross_entropy
+from ..random import as_generator
+from ..tensor import Tensor, get_default_dtype
+from .checkpoint import resume_checkpoint, save_checkpoint
+from .divergence import Divergence, DivergenceError, GradTracker, Guard, diverged, learning_rates
 
-__all__ = ["Divergence", "DivergenceError", "FitResult", "evaluate", "fit"]
-
-CHECKPOINT_FORMAT = "tinynet-fit-1"
-
-
-@dataclass
-class Divergence:
-    """Where and why training stopped.
-
-    ``reason`` is ``"nan loss"``, ``"inf loss"``, ``"exploding loss"`` or ``"non-finite gradient"``;
-    ``layer`` names the parameter whose gradient blew up first (None if unknown).
-    """
-
-    step: int
-    epoch: int
-    batch: int
-    reason: str
-    loss: float
-    layer: str | None
-    message: str
-
-
-class DivergenceError(RuntimeError):
-    """Raised by :func:`fit` with ``on_divergence="raise"``; see ``.divergence`` and ``.result``."""
-
-    def __init__(self, divergence: Divergence, result: FitResult) -> None:
-        super().__init__(divergence.message)
-        self.divergence = divergence
-        self.result = result
+__all__ = ["FitResult", "evaluate", "fit"]
 
 
 @dataclass
@@ -133,25 +110,11 @@ def _arrays(data: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
 def _param_dtype(model: Any) -> np.dtype:
     for p in model.parameters():
         return p.data.dtype
-    from .tensor import get_default_dtype
-
     return get_default_dtype()
 
 
 def _as_input(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return x if x.dtype == dtype else x.astype(dtype)
-
-
-def _default_loss() -> Callable[[Tensor, Any], Tensor]:
-    from .nn import functional as F
-
-    return F.cross_entropy
-
-
-def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"fit: {name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _accuracy(output: np.ndarray, y: np.ndarray) -> float | None:
@@ -180,8 +143,8 @@ def evaluate(
         If ``x`` and ``y`` differ in length or are empty, or ``batch_size < 1``.
     """
     x_arr, y_arr = _arrays((x, y), "evaluate data")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    loss_fn = loss or _default_loss()
+    batch_size = check_int("fit", "batch_size", batch_size, minimum=1)
+    loss_fn = loss or cross_entropy
     dtype = _param_dtype(model)
     was_training = getattr(model, "training", False)
     model.eval()
@@ -202,113 +165,6 @@ def evaluate(
         model.train(was_training)
     n = len(x_arr)
     return total / n, (correct / n if counted else None)
-
-
-class _GradTracker:
-    """Per-parameter gradient norms at every step, to find the gradient that blew up first."""
-
-    def __init__(self, model: Any, blowup: float) -> None:
-        self.named = list(model.named_parameters())
-        self.layer_of = _layer_numbers(model)
-        self.steps: list[int] = []
-        self.norms: list[np.ndarray] = []
-        self.blowup = blowup
-
-    def add(self, step: int) -> bool:
-        """Record this step's gradient norms; False when one of them is not finite."""
-        norms = np.empty(len(self.named))
-        for i, (_, p) in enumerate(self.named):
-            g = p.grad
-            if g is None:
-                norms[i] = 0.0
-            else:
-                flat = g.ravel()
-                sq = float(flat @ flat)
-                if math.isinf(sq):  # float32 squares overflow long before the norm does
-                    sq = float(np.dot(flat.astype(np.float64), flat.astype(np.float64)))
-                norms[i] = math.sqrt(sq)
-        self.steps.append(step)
-        self.norms.append(norms)
-        return bool(np.isfinite(norms).all())
-
-    def culprit(self) -> tuple[str, str] | None:
-        """(parameter name, description) of the gradient that blew up first; None if no history.
-
-        A gradient *blows up* at the first step where its norm is not finite or exceeds
-        ``blowup`` times its norm at the first recorded step; among those of that step, the one
-        that grew most is named.
-        """
-        if not self.norms:
-            return None
-        table = np.vstack(self.norms)  # (steps, params)
-        base = table[0]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            growth = np.where(
-                base > 0, table / np.where(base > 0, base, 1.0), np.where(table > 0, np.inf, 1.0)
-            )
-        growth = np.where(np.isfinite(table), growth, np.inf)
-        blown = growth > self.blowup
-        if blown.any():
-            row = int(np.argmax(blown.any(axis=1)))  # first step where any gradient blew up
-        else:
-            row = len(table) - 1
-        col = int(np.nanargmax(np.where(np.isnan(growth[row]), -np.inf, growth[row])))
-        name = self.named[col][0]
-        layer = self.layer_of.get(name)
-        where = f"layer {layer} ({name})" if layer is not None else name
-        value = table[row, col]
-        if not math.isfinite(value):
-            desc = f"{where}: its gradient became {value} at step {self.steps[row]}"
-        elif row == 0 or base[col] == 0:
-            desc = f"{where}: gradient norm {value:.3g} at step {self.steps[row]}, the largest"
-        else:
-            from .diagnostics import format_ratio
-
-            desc = (
-                f"{where}: gradient norm {value:.3g} at step {self.steps[row]}, "
-                f"{format_ratio(float(growth[row, col]))} its value at step {self.steps[0]}"
-            )
-        return name, desc
-
-
-def _layer_numbers(model: Any) -> dict[str, int]:
-    """Parameter name → 1-based number of the layer (module with fans() and weight) that owns it."""
-    out: dict[str, int] = {}
-    number = 0
-    for mod_name, module in model.named_modules():
-        if callable(getattr(module, "fans", None)) and getattr(module, "weight", None) is not None:
-            number += 1
-            for p_name, _ in module.named_parameters():
-                out[f"{mod_name}.{p_name}" if mod_name else p_name] = number
-    return out
-
-
-def _learning_rates(optimizer: Any) -> list[float]:
-    return [float(g["lr"]) for g in getattr(optimizer, "param_groups", []) if "lr" in g]
-
-
-class _Guard:
-    """The divergence tests of one step: the loss first, then (after backward) the gradients."""
-
-    def __init__(self, explode_factor: float) -> None:
-        self.explode_factor = explode_factor
-        self.first_loss: float | None = None
-        self.first_step = 0
-
-    def check_loss(self, value: float, step: int) -> str | None:
-        if self.first_loss is None:
-            self.first_loss, self.first_step = value, step
-        if math.isnan(value):
-            return "nan loss"
-        if math.isinf(value):
-            return "inf loss"
-        if value > self.explode_factor * max(self.first_loss, 1.0):
-            return "exploding loss"
-        return None
-
-    @staticmethod
-    def check_gradients(finite: bool) -> str | None:
-        return None if finite else "non-finite gradient"
 
 
 class _Running:
@@ -340,32 +196,6 @@ class _Running:
             f" acc {100 * acc:.1f}%" if acc is not None else ""
         )
 
-
-def _diverged(
-    reason: str, loss: float, step: int, epoch: int, batch: int, guard: _Guard,
-    tracker: _GradTracker, optimizer: Any,
-) -> Divergence:  # fmt: skip
-    culprit = tracker.culprit()
-    what = {
-        "nan loss": "the loss became nan",
-        "inf loss": f"the loss became {loss}",
-        "exploding loss": f"the loss exploded to {loss:.3g}",
-        "non-finite gradient": f"a gradient became non-finite (loss {loss:.3g})",
-    }[reason]
-    text = f"training diverged at step {step} (epoch {epoch}, batch {batch}): {what}"
-    if guard.first_loss is not None and step > guard.first_step:
-        text += f" (it was {guard.first_loss:.3g} at step {guard.first_step})"
-    text += ". "
-    if culprit:
-        text += f"The gradient blew up first in {culprit[1]}. "
-    lrs = _learning_rates(optimizer)
-    lr_text = f" (lr={lrs[0]:g}: try 10× to 100× smaller)" if lrs else ""
-    text += (
-        f"Likely causes: a learning rate too high for this network{lr_text}, or initial weights "
-        "too large (check the init scale: xavier, he or lecun keep activations near unit "
-        "variance). Gradient clipping (nn.utils.clip_grad_norm_) also caps such steps."
-    )
-    return Divergence(step, epoch, batch, reason, loss, culprit[0] if culprit else None, text)
 
 
 # ------------------------------------------------------------------------------------------ fit
@@ -432,17 +262,15 @@ def fit(
     DivergenceError
         On divergence with ``on_divergence="raise"``.
     """
-    from .data import DataLoader
-
     x_train, y_train = _arrays(train_data, "train_data")
     test = _arrays(test_data, "test_data") if test_data is not None else None
-    epochs = _check_positive_int(epochs, "epochs", minimum=0)
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    epochs = check_int("fit", "epochs", epochs, minimum=0)
+    batch_size = check_int("fit", "batch_size", batch_size, minimum=1)
     if on_divergence not in ("stop", "raise"):
         raise ValueError(f"fit: on_divergence must be 'stop' or 'raise', got {on_divergence!r}")
     if not explode_factor > 1:
         raise ValueError(f"fit: explode_factor must be > 1, got {explode_factor!r}")
-    loss_fn = loss or _default_loss()
+    loss_fn = loss or cross_entropy
     dtype = _param_dtype(model)
     x_train = _as_input(x_train, dtype)
     emit = _emitter(verbose, log, progress)
@@ -451,16 +279,15 @@ def fit(
     start_epoch, step = 0, 0
     seed = int(as_generator(rng).integers(2**62)) if resume is None else None
     if resume is not None:
-        start_epoch, step, seed, result.history = _resume(resume, model, optimizer, scheduler)
+        start_epoch, step, seed, result.history = resume_checkpoint(resume, model, optimizer, scheduler)
         result.steps = step
         if monitor is not None and hasattr(monitor, "rebase"):
             monitor.rebase()
     assert seed is not None
 
-    tracker = _GradTracker(model, blowup=explode_factor)
-    guard = _Guard(explode_factor)
+    tracker = GradTracker(model, blowup=explode_factor)
+    guard = Guard(explode_factor)
     started = time.perf_counter()
-    tqdm = _tqdm()
     epoch_bar = tqdm(
         total=epochs, initial=min(start_epoch, epochs), desc="epochs", unit="epoch",
         disable=not progress, file=sys.stderr, dynamic_ncols=True,
@@ -490,7 +317,7 @@ def fit(
                         finite = tracker.add(step)
                         reason = reason or guard.check_gradients(finite)
                     if reason is not None:
-                        result.divergence = _diverged(
+                        result.divergence = diverged(
                             reason, value, step, epoch, batch, guard, tracker, optimizer
                         )
                         result.diverged = True
@@ -517,7 +344,7 @@ def fit(
             emit(_epoch_line(entry, epochs))
             epoch_bar.update(1)
             if checkpoint is not None:
-                _save_checkpoint(
+                save_checkpoint(
                     checkpoint, model, optimizer, scheduler, epoch, step, seed, result.history
                 )
     finally:
@@ -540,7 +367,7 @@ def _epoch_entry(
         test_loss, test_acc = evaluate(
             model, test[0], test[1], batch_size=eval_batch_size, loss=loss_fn
         )
-    lrs = _learning_rates(optimizer)
+    lrs = learning_rates(optimizer)
     return {
         "epoch": epoch,
         "step": step,
@@ -568,12 +395,6 @@ def _epoch_line(entry: dict[str, Any], epochs: int) -> str:
     return "  ".join(parts)
 
 
-def _tqdm() -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm
-
-
 def _emitter(
     verbose: bool, log: Callable[[str], None] | None, progress: bool
 ) -> Callable[[str], None]:
@@ -582,57 +403,5 @@ def _emitter(
     if log is not None:
         return log
     if progress:
-        tqdm = _tqdm()
-        return lambda line: tqdm.write(line, file=sys.stdout)
+            return lambda line: tqdm.write(line, file=sys.stdout)
     return lambda line: print(line, flush=True)
-
-
-# ------------------------------------------------------------------------------- checkpoints
-def _save_checkpoint(
-    path: str | os.PathLike[str], model: Any, optimizer: Any, scheduler: Any, epoch: int, step: int,
-    seed: int, history: list[dict[str, Any]],
-) -> None:  # fmt: skip
-    from .serialization import save
-
-    state: dict[str, Any] = {
-        "format": CHECKPOINT_FORMAT,
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "epoch": epoch,
-        "step": step,
-        "seed": str(seed),
-        "history": json.dumps(history),
-        "default_rng": json.dumps(default_generator().bit_generator.state),
-    }
-    if scheduler is not None:
-        state["scheduler"] = scheduler.state_dict()
-    save(state, path)
-
-
-def _resume(
-    path: str | os.PathLike[str], model: Any, optimizer: Any, scheduler: Any
-) -> tuple[int, int, int, list[dict[str, Any]]]:
-    from .serialization import load
-
-    state = load(path)
-    found = state.get("format") if isinstance(state, dict) else type(state).__name__
-    if found != CHECKPOINT_FORMAT:
-        raise ValueError(
-            f"fit: resume={str(path)!r} is not a checkpoint written by fit(checkpoint=...) "
-            f"(expected format {CHECKPOINT_FORMAT!r}, got {found!r})"
-        )
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None:
-        if "scheduler" not in state:
-            raise ValueError(
-                f"fit: resume={str(path)!r} holds no scheduler state, but a scheduler was given"
-            )
-        scheduler.load_state_dict(state["scheduler"])
-    default_generator().bit_generator.state = json.loads(str(state["default_rng"]))
-    return (
-        int(state["epoch"]),
-        int(state["step"]),
-        int(str(state["seed"])),
-        json.loads(str(state["history"])),
-    )

@@ -1,12 +1,29 @@
 """Shared pieces of the example command lines: argparse value types, the run flags and their Config,
-the --plot check and the --json-aware printer. A bad value names the flag and what is valid."""
+the --plot check, the --json-aware printer and the unknown-name error. A bad value names the flag and
+what is valid."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from dataclasses import fields
+
+from .._checks import unknown_choice
+from ..nn.activation import ACTIVATIONS
+from ..plotting import require_matplotlib
+from .config import OPTIMIZERS, Config, ConfigError, validate
+
+__all__ = [
+    "add_run_arguments",
+    "check_plot_option",
+    "config_from_args",
+    "int_at_least",
+    "number",
+    "positive_number",
+    "reporter",
+    "unknown_choice",
+]
 
 
 def int_at_least(low: int) -> Callable[[str], int]:
@@ -45,8 +62,6 @@ def check_plot_option(parser: argparse.ArgumentParser, path: str | None) -> None
     run does not end in an ImportError. Does nothing when ``path`` is None."""
     if path is None:
         return
-    from .plotting import require_matplotlib
-
     try:
         require_matplotlib()
     except ImportError as error:
@@ -64,18 +79,16 @@ def reporter(json_output: bool) -> Callable[..., None]:
 
 
 def add_run_arguments(
-    parser: argparse.ArgumentParser, defaults: Any, min_epochs: int = 1, seed_help: str = "seed"
+    parser: argparse.ArgumentParser, defaults: Config, min_epochs: int = 1, seed_help: str = "seed"
 ) -> None:
-    """Add the flags shared by every command that trains one :class:`tinynet.experiment.Config`:
+    """Add the flags shared by every command that trains one :class:`tinynet.experiments.Config`:
     ``--activation --depth --width --optimizer --lr --momentum --batch-size --epochs --seed --data
     --limit``, with ``defaults`` (a Config) as their defaults."""
-    from . import experiment
-
     d, p = defaults, parser
-    p.add_argument("--activation", default=d.activation, help=", ".join(experiment.ACTIVATIONS))
+    p.add_argument("--activation", default=d.activation, help=", ".join(ACTIVATIONS))
     p.add_argument("--depth", type=int_at_least(0), default=d.depth, help="hidden layers")
     p.add_argument("--width", type=int_at_least(1), default=d.width, help="units per hidden layer")
-    p.add_argument("--optimizer", default=d.optimizer, help=", ".join(experiment.OPTIMIZERS))
+    p.add_argument("--optimizer", default=d.optimizer, help=", ".join(OPTIMIZERS))
     p.add_argument("--lr", type=number, default=None, help="learning rate (default per optimizer)")
     p.add_argument("--momentum", type=number, default=None, help="SGD/RMSprop momentum")
     p.add_argument("--batch-size", type=int_at_least(1), default=d.batch_size)
@@ -85,17 +98,13 @@ def add_run_arguments(
     p.add_argument("--limit", type=int_at_least(1), default=None, help="use N examples per split")
 
 
-def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Any:
-    """The :class:`tinynet.experiment.Config` of every parsed flag that names one of its fields,
+def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Config:
+    """The :class:`tinynet.experiments.Config` of every parsed flag that names one of its fields,
     validated; a bad field exits through ``parser.error`` naming its flag."""
-    from dataclasses import fields
-
-    from . import experiment
-
-    given = {f.name: getattr(args, f.name) for f in fields(experiment.Config) if hasattr(args, f.name)}
-    config = experiment.Config(**given)
+    given = {f.name: getattr(args, f.name) for f in fields(Config) if hasattr(args, f.name)}
+    config = Config(**given)
     try:
-        experiment.validate(config)
-    except experiment.ConfigError as error:
+        validate(config)
+    except ConfigError as error:
         parser.error(f"argument --{error.field.replace('_', '-')}: {error.reason}")
     return config

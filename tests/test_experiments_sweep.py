@@ -1,4 +1,4 @@
-"""tinynet.sweep: the comparison sweep, its executors, aggregation and leaderboard."""
+"""tinynet.experiments.sweep and .leaderboard: the sweep, its executors, aggregation and leaderboard."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from concurrent.futures import Executor, Future
 
 import pytest
 
-from tinynet import init, sweep
-from tinynet.experiment import Config
+from tinynet import experiments, init
+from tinynet.experiments import Config
 
 TINY = Config(depth=1, width=16, epochs=1, limit=300, batch_size=16, probe_size=64)
 
@@ -41,7 +41,7 @@ def recorder():
 
 @pytest.fixture(scope="module")
 def two_seeds(recorder):
-    return sweep.sweep(["zeros", "he"], seeds=2, config=TINY, executor=recorder)
+    return experiments.sweep(["zeros", "he"], seeds=2, config=TINY, executor=recorder)
 
 
 def test_sweep_runs_every_scheme_and_seed_and_ranks_them(two_seeds):
@@ -71,14 +71,14 @@ def test_sweep_std_is_the_sample_std_over_seeds(two_seeds):
 def test_sweep_uses_the_given_executor_and_is_deterministic(two_seeds, recorder):
     """(The process pool of ``jobs > 1`` runs in tests/test_examples_experiments.py.)"""
     assert recorder.calls == ["zeros", "zeros", "he", "he"]
-    again = sweep.sweep(["he"], seeds=[1], config=TINY, jobs=1)
+    again = experiments.sweep(["he"], seeds=[1], config=TINY, jobs=1)
     assert again.executor == "_InlineExecutor" and again.jobs == 1
     assert again.runs[0]["train_loss"] == two_seeds.runs[3]["train_loss"]
     assert again.runs[0]["test_accuracy"] == two_seeds.runs[3]["test_accuracy"]
 
 
 def test_leaderboard_tables():
-    rows = sweep.leaderboard(
+    rows = experiments.leaderboard(
         [
             {"init": "a", "test_accuracy": 0.5, "units": 4, "distinct_units": 4, "seconds": 1.0},
             {"init": "a", "test_accuracy": 0.7, "units": 4, "distinct_units": 4, "seconds": 3.0},
@@ -87,12 +87,12 @@ def test_leaderboard_tables():
         ]
     )
     assert [r.init for r in rows] == ["b", "a", "c"]
-    text = sweep.format_leaderboard(rows)
+    text = experiments.format_leaderboard(rows)
     lines = text.splitlines()
     assert len(lines) == 5 and "b*" in lines[2] and "1/4" in lines[2]
     assert "60.0 ± 14.1" in lines[3] and "2.0 ± 1.4" in lines[3]
     assert "error" in lines[4]
-    md = sweep.format_leaderboard(rows, markdown=True).splitlines()
+    md = experiments.format_leaderboard(rows, markdown=True).splitlines()
     assert md[0].startswith("| # | init |") and md[1].startswith("|---:|:---|")
     assert all(line.count("|") == md[0].count("|") for line in md)
     assert rows[2].errors == ["ValueError: boom"]
@@ -100,12 +100,12 @@ def test_leaderboard_tables():
 
 
 def test_a_failing_run_is_reported_not_raised():
-    out = sweep.run_task({"config": {**Config(limit=50, epochs=1).to_dict(), "init": "nonexistent"}})
+    out = experiments.run_task({"config": {**Config(limit=50, epochs=1).to_dict(), "init": "nonexistent"}})
     assert out["init"] == "nonexistent" and out["error"].startswith("ValueError")
 
 
 def test_registered_schemes_lists_each_strategy_once():
-    specs = sweep.registered_schemes()
+    specs = experiments.registered_schemes()
     assert len(specs) == len(set(specs))
     strategies = [repr(init.get(s)) for s in specs]
     assert len(strategies) == len(set(strategies))
@@ -119,26 +119,26 @@ def test_registered_schemes_lists_each_strategy_once():
 
 
 def test_split_specs_keeps_commas_inside_parentheses():
-    assert sweep.split_specs("he, uniform(low=-0.1, high=0.1),zeros") == [
+    assert experiments.split_specs("he, uniform(low=-0.1, high=0.1),zeros") == [
         "he", "uniform(low=-0.1, high=0.1)", "zeros",
     ]  # fmt: skip
     for bad in ("he,,zeros", "normal(std=1", "he)", ""):
         with pytest.raises(ValueError):
-            sweep.split_specs(bad)
+            experiments.split_specs(bad)
 
 
 def test_bad_arguments_raise_naming_the_argument():
     with pytest.raises(ValueError, match="Did you mean 'xavier'"):
-        sweep.sweep(["xavierr"], config=TINY)
+        experiments.sweep(["xavierr"], config=TINY)
     with pytest.raises(ValueError, match="distinct"):
-        sweep.sweep(["he", "he"], config=TINY)
+        experiments.sweep(["he", "he"], config=TINY)
     with pytest.raises(ValueError, match="empty"):
-        sweep.sweep([], config=TINY)
+        experiments.sweep([], config=TINY)
     with pytest.raises(ValueError, match="seeds"):
-        sweep.sweep(["he"], seeds=0, config=TINY)
+        experiments.sweep(["he"], seeds=0, config=TINY)
     with pytest.raises(ValueError, match="jobs"):
-        sweep.sweep(["he"], config=TINY, jobs=0)
+        experiments.sweep(["he"], config=TINY, jobs=0)
     with pytest.raises(ValueError, match="depth"):
-        sweep.sweep(["he"], config=Config(depth=-1))
+        experiments.sweep(["he"], config=Config(depth=-1))
     with pytest.raises(TypeError, match="seeds"):
-        sweep.sweep(["he"], seeds="two", config=TINY)
+        experiments.sweep(["he"], seeds="two", config=TINY)

@@ -1,0 +1,335 @@
+"""What one Monitor record shows, named in plain words.
+
+:func:`find_problems` runs every check below on a record and returns :class:`Finding` objects, most
+severe first. The thresholds are the module constants of this file (``docs/diagnostics.md`` lists
+them with the findings they trigger).
+
+Activations are described by their own declarations: the name in a finding is the activation's
+``display_name`` and the saturation rule is read off its ``saturated()`` mask. A record is plain data
+that only holds each activation's ``kind`` (its ``name``), so :func:`find_problems` takes the
+observed activation modules by kind (the Monitor passes its own); a kind without a module falls back
+to the built-in of that name in :data:`tinynet.nn.activation.ACTIVATIONS`, if there is one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._text import format_number, format_ratio
+from ..nn.activation import ACTIVATIONS, Activation, make_activation
+
+__all__ = [
+    "DEAD_WARN",
+    "FLOW_WARN",
+    "LOSS_MARGIN",
+    "LOSS_SCALE",
+    "PARTIAL_SYMMETRY",
+    "SATURATION_WARN",
+    "STD_RATIO_WARN",
+    "UPDATE_HIGH",
+    "UPDATE_LOW",
+    "Finding",
+    "find_problems",
+    "saturation_rule",
+]
+
+#: a saturating activation layer with more than this share of saturated outputs is named
+SATURATION_WARN = 0.2
+#: an activation layer that can die with more than this share of dead units is named
+DEAD_WARN = 0.1
+#: gradient flow (first/last) below 1/FLOW_WARN is vanishing, above FLOW_WARN exploding
+FLOW_WARN = 100.0
+#: last hidden activation std below 1/STD_RATIO_WARN or above STD_RATIO_WARN times the first
+STD_RATIO_WARN = 10.0
+#: a layer with fewer distinct units than this share of its units is partially symmetric
+PARTIAL_SYMMETRY = 0.5
+#: an initial loss above LOSS_SCALE * ln C + LOSS_MARGIN starts confidently wrong
+LOSS_SCALE = 1.5
+LOSS_MARGIN = 0.5
+#: median log10 update:data ratio above UPDATE_HIGH (too fast) or below UPDATE_LOW (too slow)
+UPDATE_HIGH = -1.0
+UPDATE_LOW = -5.0
+
+_RULE_POINTS = 2001  # grid over an activation's output range on which saturation_rule reads the mask
+
+
+@dataclass
+class Finding:
+    """One plain-words observation; ``kind`` is a short tag such as ``"symmetry"``."""
+
+    kind: str
+    message: str
+    layer: int | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def find_problems(
+    record: dict[str, Any], activations: Mapping[str, Activation] | None = None
+) -> list[Finding]:
+    """Name what one Monitor record shows, in plain words, most severe first.
+
+    Looks for: symmetry (layers with 1 distinct unit, or fewer than half their units distinct);
+    weight gradients that are exactly zero; vanishing or exploding gradient flow (first/last ratio
+    below 1/100 or above 100); saturated units of activations that saturate (over 20% of a layer);
+    dead units of activations that can die (over 10% of a layer); activation std shrinking or
+    growing over 10× from the first to the last hidden layer; at step 0, the initial loss against
+    ``ln C``; update:data ratios above 10⁻¹ or below 10⁻⁵. Says so when it finds none of these.
+
+    ``activations`` maps an activation kind of the record (``record["modules"][i]["kind"]``) to the
+    module that produced it; it supplies the display name and the saturation rule.
+    """
+    known = ActivationLookup(activations)
+    found: list[Finding] = []
+    found += _symmetry(record)
+    found += _gradients(record)
+    found += _saturation(record, known)
+    found += _dead(record, known)
+    found += _activation_std(record)
+    found += _initial_loss(record)
+    found += _updates(record)
+    if all(f.kind == "initial-loss-ok" for f in found):
+        found.append(
+            Finding(
+                "healthy",
+                "no symmetry, saturation, dead units or vanishing/exploding gradients detected",
+            )
+        )
+    return found
+
+
+def saturation_rule(activation: Activation) -> str | None:
+    """An activation's ``saturated()`` rule in words, read off its mask on a fine grid of its
+    declared ``output_range``: ``"|a| > t"`` when the unsaturated outputs are ``[-t, t]``,
+    ``"a < lo or a > hi"`` for ``[lo, hi]`` (``"a > hi"`` or ``"a < lo"`` when one side never
+    saturates). tanh gives ``"|a| > 0.97"``, sigmoid ``"a < 0.03 or a > 0.97"``.
+
+    None when the activation declares no output range, or its mask on that range is all False,
+    all True, or not False on one interval.
+    """
+    if activation.output_range is None:
+        return None
+    low, high = (float(v) for v in activation.output_range)
+    grid = np.round(np.linspace(low, high, _RULE_POINTS), 12)  # so that 0.97 is exactly 0.97
+    free = np.flatnonzero(~np.asarray(activation.saturated(grid), dtype=bool))
+    if free.size in (0, grid.size) or free[-1] - free[0] + 1 != free.size:
+        return None
+    lo, hi = grid[free[0]], grid[free[-1]]
+    if free[0] > 0 and free[-1] < grid.size - 1 and math.isclose(lo, -hi):
+        return f"|a| > {hi:.3g}"
+    parts = [f"a < {lo:.3g}"] if free[0] > 0 else []
+    parts += [f"a > {hi:.3g}"] if free[-1] < grid.size - 1 else []
+    return " or ".join(parts)
+
+
+class ActivationLookup:
+    """The activation module of each kind of a record: the given modules, else the built-in of that
+    name (None for neither); ``display(kind)`` is its ``display_name``, or the kind itself."""
+
+    def __init__(self, given: Mapping[str, Activation] | None) -> None:
+        self._modules: dict[str, Activation | None] = dict(given or {})
+
+    def get(self, kind: str) -> Activation | None:
+        if kind not in self._modules:
+            self._modules[kind] = make_activation(kind) if kind in ACTIVATIONS else None
+        return self._modules[kind]
+
+    def display(self, kind: str) -> str:
+        module = self.get(kind)
+        return kind if module is None else module.display_name
+
+
+def _layer_list(numbers: Iterable[int]) -> str:
+    """``"layer 3"``, ``"layers 2–5"`` (more than two consecutive) or ``"layers 1, 4"``."""
+    numbers = sorted(set(numbers))
+    if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"layers {numbers[0]}–{numbers[-1]}"
+    if len(numbers) == 1:
+        return f"layer {numbers[0]}"
+    return "layers " + ", ".join(map(str, numbers))
+
+
+def _symmetry(record: dict[str, Any]) -> list[Finding]:
+    found = []
+    layers = record["layers"]
+    for i, row in enumerate(layers):
+        units, distinct, number = row["units"], row["distinct_units"], row["layer"]
+        if distinct is None or units is None or units < 2:
+            continue
+        if distinct == 1:
+            what = (
+                "every hidden unit is identical (symmetry)"
+                if i < len(layers) - 1
+                else "every output unit has the same weights (symmetry)"
+            )
+            text = f"layer {number}: 1 distinct unit of {units} — {what}"
+            found.append(Finding("symmetry", text, number))
+        elif distinct < PARTIAL_SYMMETRY * units:
+            text = (
+                f"layer {number}: only {distinct} distinct units of {units} — units are duplicated "
+                "(partial symmetry)"
+            )
+            found.append(Finding("symmetry", text, number))
+    if found:
+        text = (
+            "identical units get identical gradients and stay identical: gradient descent cannot "
+            "break the symmetry — initialize the weights randomly (e.g. --init xavier or he)"
+        )
+        found.append(Finding("symmetry", text))
+    return found
+
+
+def _gradients(record: dict[str, Any]) -> list[Finding]:
+    layers = record["layers"]
+    if not layers or any(row["weight_grad_norm"] is None for row in layers):
+        return []
+    found = []
+    zero = [row["layer"] for row in layers if row["weight_grad_norm"] == 0]
+    if len(zero) == len(layers):
+        bias_moves = any((row["bias_grad_norm"] or 0) > 0 for row in layers)
+        who = "only the biases can learn" if bias_moves else "nothing can learn"
+        found.append(Finding("zero-gradient", f"every weight gradient is exactly 0 — {who}"))
+    elif zero:
+        text = f"{_layer_list(zero)}: weight gradient exactly 0 — cannot learn"
+        found.append(Finding("zero-gradient", text))
+    flow = record["gradient_flow"]
+    if flow is not None and 0 < flow < 1.0 / FLOW_WARN:
+        falls = format_ratio(1.0 / flow)
+        text = f"gradient norm falls {falls} from last to first layer (vanishing)"
+        found.append(Finding("vanishing", text))
+    elif flow is not None and flow > FLOW_WARN:
+        text = f"gradient norm grows {format_ratio(flow)} from last to first layer (exploding)"
+        found.append(Finding("exploding", text))
+    elif flow == 0 and len(zero) < len(layers):
+        found.append(Finding("vanishing", "no gradient reaches the first layer (vanishing)"))
+    return found
+
+
+def _observed(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The activation rows of the record that saw an output."""
+    return [m for m in record["modules"] if m["role"] == "activation" and m["std"] is not None]
+
+
+def _by_kind(rows: list[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
+    """Rows with a ``key`` figure, grouped by kind: built-in kinds in the order of
+    ``ACTIVATIONS``, then the others in order of appearance."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for m in rows:
+        if m[key] is not None:
+            groups.setdefault(m["kind"], []).append(m)
+    order = list(ACTIVATIONS)
+    ranked = sorted(groups, key=lambda kind: order.index(kind) if kind in order else len(order))
+    return {kind: groups[kind] for kind in ranked}
+
+
+def _weighted(rows: list[dict[str, Any]], key: str, per_example: bool) -> float:
+    """Mean of ``key`` over modules, weighted by their number of elements (or units)."""
+    sizes = [float(np.prod(m["shape"][1:] if per_example else m["shape"])) for m in rows]
+    return float(np.dot(sizes, [m[key] for m in rows]) / max(sum(sizes), 1.0))
+
+
+def _saturation(record: dict[str, Any], known: ActivationLookup) -> list[Finding]:
+    found = []
+    for kind, rows in _by_kind(_observed(record), "saturated").items():
+        hot = [m for m in rows if m["saturated"] > SATURATION_WARN]
+        if not hot:
+            continue
+        worst = max(hot, key=lambda m: m["saturated"])
+        module = known.get(kind)
+        rule = None if module is None else saturation_rule(module)
+        text = (
+            f"{100 * _weighted(rows, 'saturated', False):.0f}% of {known.display(kind)} units "
+            f"saturated{f' ({rule})' if rule else ''} — {_layer_list(m['layer'] for m in hot)} over "
+            f"{100 * SATURATION_WARN:.0f}%, worst layer {worst['layer']} at "
+            f"{100 * worst['saturated']:.0f}%; their local gradient is nearly 0 (weights too large "
+            "for this activation?)"
+        )
+        found.append(Finding("saturation", text))
+    return found
+
+
+def _dead(record: dict[str, Any], known: ActivationLookup) -> list[Finding]:
+    rows = [m for m in _observed(record) if m["dead"] is not None]
+    dead = [m for m in rows if m["dead"] > DEAD_WARN]
+    if not dead:
+        return []
+    worst = max(dead, key=lambda m: m["dead"])
+    names = "/".join(sorted({known.display(m["kind"]) for m in dead}))
+    where = "every layer" if len(dead) == len(rows) > 1 else _layer_list(m["layer"] for m in dead)
+    text = (
+        f"{100 * _weighted(rows, 'dead', True):.0f}% of {names} units are dead (≤ 0 on every probe "
+        f"example) — {where} over {100 * DEAD_WARN:.0f}%, worst layer {worst['layer']} at "
+        f"{100 * worst['dead']:.0f}%; they pass no gradient"
+    )
+    return [Finding("dead", text)]
+
+
+def _hidden_activation_std(record: dict[str, Any]) -> list[tuple[int, float]]:
+    """(layer, std) of the last activation of each hidden layer (all but the output layer)."""
+    n = len(record["layers"])
+    by_layer: dict[int, float] = {}
+    for m in record["modules"]:
+        if m["role"] == "activation" and m["std"] is not None and 1 <= m["layer"] < n:
+            by_layer[m["layer"]] = m["std"]
+    return sorted(by_layer.items())
+
+
+def _activation_std(record: dict[str, Any]) -> list[Finding]:
+    stds = _hidden_activation_std(record)
+    if len(stds) < 2:
+        return []
+    (l0, s0), (l1, s1) = stds[0], stds[-1]
+    if not s0 > 0:
+        return []
+    span = f"from layer {l0} to layer {l1} ({format_number(s0)} → {format_number(s1)})"
+    if s1 < s0 / STD_RATIO_WARN:
+        how = format_ratio(s0 / s1) if s1 > 0 else "to 0"
+        text = f"activation std shrinks {how} {span}: the signal fades with depth"
+        return [Finding("activation-std", text)]
+    if s1 > s0 * STD_RATIO_WARN:
+        grows = format_ratio(s1 / s0)
+        text = f"activation std grows {grows} {span}: the signal explodes with depth"
+        return [Finding("activation-std", text)]
+    return []
+
+
+def _initial_loss(record: dict[str, Any]) -> list[Finding]:
+    loss, ln_c, c = record["loss"], record["ln_classes"], record["n_classes"]
+    if record["step"] != 0 or ln_c is None or loss is None:
+        return []
+    if not math.isfinite(loss):
+        return [Finding("initial-loss", f"initial loss is {loss}: the forward pass overflows")]
+    if loss > LOSS_SCALE * ln_c + LOSS_MARGIN:
+        text = (
+            f"initial loss {loss:.3g} vs ln({c}) = {ln_c:.3g} for uniform guessing: the network "
+            "starts confidently wrong (output weights too large)"
+        )
+        return [Finding("initial-loss", text)]
+    text = f"initial loss {loss:.3g} ≈ ln({c}) = {ln_c:.3g}, as for uniform guessing"
+    return [Finding("initial-loss-ok", text)]
+
+
+def _updates(record: dict[str, Any]) -> list[Finding]:
+    ratios = [row["update_data"] for row in record["layers"] if row["update_data"] is not None]
+    if not ratios:
+        return []
+    median = float(np.median(ratios))
+    if median > UPDATE_HIGH:
+        text = (
+            f"update:data ratio 10^{median:.1f} ≫ 10⁻³: each step rewrites the weights (learning "
+            "rate too high?)"
+        )
+        return [Finding("update-ratio", text)]
+    if median < UPDATE_LOW:
+        text = (
+            f"update:data ratio 10^{median:.1f} ≪ 10⁻³: the weights barely move (learning rate "
+            "too low, or vanishing gradients?)"
+        )
+        return [Finding("update-ratio", text)]
+    return []
