@@ -8,7 +8,7 @@ import pytest
 from tinynet import nn
 from tinynet._text import format_ratio
 from tinynet.diagnostics import find_problems
-from tinynet.diagnostics.findings import SATURATION_WARN, saturation_rule
+from tinynet.diagnostics.findings import SATURATION_WARN
 
 
 def _record(modules, layers=None, **extra):
@@ -49,16 +49,14 @@ def test_format_ratio():
     assert format_ratio(float("inf")) == "∞×"
 
 
-def test_saturation_rule_of_the_built_ins_reads_their_masks():
-    assert saturation_rule(nn.Tanh()) == "|a| > 0.97"
-    assert saturation_rule(nn.Sigmoid()) == "a < 0.03 or a > 0.97"
-    assert saturation_rule(nn.ReLU()) is None  # no declared output range
+def test_the_saturation_rule_quoted_is_the_one_each_activation_declares():
+    assert nn.Tanh.saturation_rule == "|a| > 0.97"
+    assert nn.Sigmoid.saturation_rule == "a < 0.03 or a > 0.97"
+    assert nn.ReLU.saturation_rule is None
 
-
-def test_saturation_rule_of_a_user_activation():
     class OneSided(nn.Activation):
         saturates = True
-        output_range = (0.0, 2.0)
+        saturation_rule = "a > 1.5"
 
         def forward(self, x):
             return x
@@ -66,12 +64,9 @@ def test_saturation_rule_of_a_user_activation():
         def saturated(self, output):
             return output > 1.5
 
-    class Middle(OneSided):
-        def saturated(self, output):  # saturated inside, not at the ends: no interval to name
-            return np.abs(output - 1.0) < 0.1
-
-    assert saturation_rule(OneSided()) == "a > 1.5"
-    assert saturation_rule(Middle()) is None
+    record = _record([_act("onesided", 1, saturated=0.6)])
+    texts = [f.message for f in find_problems(record, {"onesided": OneSided()})]
+    assert any(t.startswith("60% of OneSided units saturated (a > 1.5) — layer 1") for t in texts), texts
 
 
 def test_saturation_of_a_plain_record_uses_the_built_in_of_that_kind():
@@ -95,6 +90,7 @@ def test_saturation_and_dead_findings_use_the_display_name_of_the_given_module()
         saturates = True
         can_die = True
         output_range = (-2.0, 2.0)
+        saturation_rule = "|a| > 1"
 
         def forward(self, x):
             return x

@@ -92,6 +92,7 @@ def test_a_user_activation_that_saturates_gets_its_saturated_share_measured():
         saturates = True
         display_name = "hard-tanh"
         output_range = (-1.0, 1.0)
+        saturation_rule = "|a| = 1"
 
         def forward(self, x):  # clip to [-1, 1], composed from relu
             return (x + 1.0).relu() - (x - 1.0).relu() - 1.0
@@ -110,7 +111,7 @@ def test_a_user_activation_that_saturates_gets_its_saturated_share_measured():
     values = monitor.histograms[0][act["name"]]["values"]
     assert values["edges"][0] == -1.0 and values["edges"][-1] == 1.0  # its declared output range
     messages = monitor.findings()
-    assert any(m.startswith("50% of hard-tanh units saturated (|a| > 0.999) — layer 1")
+    assert any(m.startswith("50% of hard-tanh units saturated (|a| = 1) — layer 1")
                for m in messages), messages  # fmt: skip
     assert " hard-tanh " in monitor.table().splitlines()[2]
 

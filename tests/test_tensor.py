@@ -387,3 +387,25 @@ def test_reflected_number_operators_give_known_values() -> None:
     np.testing.assert_allclose((2**t).data, [4.0, 16.0])
     np.testing.assert_allclose((3 + t).data, [5.0, 7.0])
     np.testing.assert_allclose((-t).data, [-2.0, -4.0])
+
+
+def test_every_op_bound_to_tensor_is_declared_for_type_checkers():
+    """The ops are bound to Tensor after the class (``Tensor.exp = ops.exp``); a type checker sees them only
+    through the class's ClassVar declarations, so a binding without one would be invisible to users' mypy."""
+    import ast
+    import importlib
+    import inspect
+
+    module = importlib.import_module("tinynet.tensor")  # the attribute tinynet.tensor is the function
+    tree = ast.parse(inspect.getsource(module))
+    bound = {
+        target.attr
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Attribute)
+        and isinstance(target.value, ast.Name)
+        and target.value.id == "Tensor"
+    }
+    assert len(bound) > 20
+    assert bound <= set(module.Tensor.__annotations__), bound - set(module.Tensor.__annotations__)

@@ -6,12 +6,17 @@ Arithmetic follows numpy broadcasting; ``backward()`` fills ``.grad`` of every l
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 if TYPE_CHECKING:
     from .function import Node
+
+    # How type checkers see the ops bound to Tensor at the end of this module.
+    _Unary = Callable[["Tensor"], "Tensor"]
+    _Binary = Callable[["Tensor", Any], "Tensor"]
+    _Shaped = Callable[..., "Tensor"]  # reductions (axis, keepdims), reshape, transpose, indexing
 
 _default_dtype: np.dtype = np.dtype(np.float32)
 
@@ -67,6 +72,35 @@ class Tensor:
     __slots__ = ("__weakref__", "_node", "_requires_grad", "_retains_grad", "data", "grad")
     # Make ``ndarray * Tensor`` call Tensor.__rmul__ instead of numpy broadcasting over the object.
     __array_priority__ = 1000
+
+    # Declarations only (nothing is created here): the ops bound at the end of this module, typed.
+    __add__: ClassVar[_Binary]
+    __radd__: ClassVar[_Binary]
+    __sub__: ClassVar[_Binary]
+    __rsub__: ClassVar[_Binary]
+    __mul__: ClassVar[_Binary]
+    __rmul__: ClassVar[_Binary]
+    __truediv__: ClassVar[_Binary]
+    __rtruediv__: ClassVar[_Binary]
+    __pow__: ClassVar[_Binary]
+    __rpow__: ClassVar[_Binary]
+    __matmul__: ClassVar[_Binary]
+    __rmatmul__: ClassVar[_Binary]
+    __neg__: ClassVar[_Unary]
+    __getitem__: ClassVar[_Shaped]
+    sum: ClassVar[_Shaped]
+    mean: ClassVar[_Shaped]
+    max: ClassVar[_Shaped]
+    min: ClassVar[_Shaped]
+    exp: ClassVar[_Unary]
+    log: ClassVar[_Unary]
+    sqrt: ClassVar[_Unary]
+    abs: ClassVar[_Unary]
+    tanh: ClassVar[_Unary]
+    sigmoid: ClassVar[_Unary]
+    relu: ClassVar[_Unary]
+    reshape: ClassVar[_Shaped]
+    transpose: ClassVar[_Shaped]
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         self.data: np.ndarray = data if isinstance(data, np.ndarray) else np.asarray(data)
@@ -178,6 +212,11 @@ class Tensor:
         """
         _graph_backward(self, grad, retain_graph)
 
+    @property
+    def T(self) -> Tensor:
+        """The tensor with its axes reversed (``transpose()``)."""
+        return _ops.transpose(self)
+
     def argmax(self, axis: int | None = None) -> np.ndarray:
         """Indices of the maxima along ``axis`` (not differentiable; returns a numpy array)."""
         return self.data.argmax(axis=axis)
@@ -286,4 +325,3 @@ Tensor.sigmoid = _ops.sigmoid
 Tensor.relu = _ops.relu
 Tensor.reshape = _ops.reshape
 Tensor.transpose = _ops.transpose
-Tensor.T = property(_ops.transpose, doc="The tensor with its axes reversed.")

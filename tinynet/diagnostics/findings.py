@@ -35,7 +35,6 @@ __all__ = [
     "UPDATE_LOW",
     "Finding",
     "find_problems",
-    "saturation_rule",
 ]
 
 #: a saturating activation layer with more than this share of saturated outputs is named
@@ -54,8 +53,6 @@ LOSS_MARGIN = 0.5
 #: median log10 update:data ratio above UPDATE_HIGH (too fast) or below UPDATE_LOW (too slow)
 UPDATE_HIGH = -1.0
 UPDATE_LOW = -5.0
-
-_RULE_POINTS = 2001  # grid over an activation's output range on which saturation_rule reads the mask
 
 
 @dataclass
@@ -102,30 +99,6 @@ def find_problems(
             )
         )
     return found
-
-
-def saturation_rule(activation: Activation) -> str | None:
-    """An activation's ``saturated()`` rule in words, read off its mask on a fine grid of its
-    declared ``output_range``: ``"|a| > t"`` when the unsaturated outputs are ``[-t, t]``,
-    ``"a < lo or a > hi"`` for ``[lo, hi]`` (``"a > hi"`` or ``"a < lo"`` when one side never
-    saturates). tanh gives ``"|a| > 0.97"``, sigmoid ``"a < 0.03 or a > 0.97"``.
-
-    None when the activation declares no output range, or its mask on that range is all False,
-    all True, or not False on one interval.
-    """
-    if activation.output_range is None:
-        return None
-    low, high = (float(v) for v in activation.output_range)
-    grid = np.round(np.linspace(low, high, _RULE_POINTS), 12)  # so that 0.97 is exactly 0.97
-    free = np.flatnonzero(~np.asarray(activation.saturated(grid), dtype=bool))
-    if free.size in (0, grid.size) or free[-1] - free[0] + 1 != free.size:
-        return None
-    lo, hi = grid[free[0]], grid[free[-1]]
-    if free[0] > 0 and free[-1] < grid.size - 1 and math.isclose(lo, -hi):
-        return f"|a| > {hi:.3g}"
-    parts = [f"a < {lo:.3g}"] if free[0] > 0 else []
-    parts += [f"a > {hi:.3g}"] if free[-1] < grid.size - 1 else []
-    return " or ".join(parts)
 
 
 class ActivationLookup:
@@ -242,7 +215,7 @@ def _saturation(record: dict[str, Any], known: ActivationLookup) -> list[Finding
             continue
         worst = max(hot, key=lambda m: m["saturated"])
         module = known.get(kind)
-        rule = None if module is None else saturation_rule(module)
+        rule = None if module is None else module.saturation_rule
         text = (
             f"{100 * _weighted(rows, 'saturated', False):.0f}% of {known.display(kind)} units "
             f"saturated{f' ({rule})' if rule else ''} — {_layer_list(m['layer'] for m in hot)} over "

@@ -83,6 +83,8 @@ class Activation(Module):
         True if the diagnostics should count dead units: units ``<= 0`` on every probe example.
     ``output_range`` (None)
         A fixed ``(low, high)`` range for output histograms, or None to use the data's range.
+    ``saturation_rule`` (None)
+        The :meth:`saturated` rule in words, quoted by the findings (``"|a| > 0.97"``).
 
     Raises
     ------
@@ -97,6 +99,7 @@ class Activation(Module):
     saturates: ClassVar[bool] = False
     can_die: ClassVar[bool] = False
     output_range: ClassVar[tuple[float, float] | None] = None
+    saturation_rule: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -273,6 +276,7 @@ class Tanh(Activation):
     output_range = (-1.0, 1.0)
     #: |output| above this is saturated: 1 - tanh² < 0.06 there
     SATURATION: ClassVar[float] = 0.97
+    saturation_rule = "|a| > 0.97"
     gain = 5.0 / 3.0
 
     def saturated(self, output: np.ndarray) -> np.ndarray:
@@ -296,6 +300,7 @@ class Sigmoid(Activation):
     output_range = (0.0, 1.0)
     #: an output closer than this to 0 or to 1 is saturated: σ' = σ (1 - σ) < 0.03 there
     SATURATION: ClassVar[float] = 0.03
+    saturation_rule = "a < 0.03 or a > 0.97"
     gain = 1.0
 
     def saturated(self, output: np.ndarray) -> np.ndarray:
