@@ -1,13 +1,17 @@
 """Every initialization scheme on the same network, data and seeds: one leaderboard.
 
-    python examples/compare_inits.py                          # every registered scheme, 1 seed
-    python examples/compare_inits.py --inits he,xavier,default --seeds 3 --plot sweep.png
-    python examples/compare_inits.py --jobs 1 --epochs 1 --limit 2000 --json > sweep.json
+    python examples/compare_inits.py                          # every registered scheme, 3 seeds
+    python examples/compare_inits.py --inits he,xavier,default,pytorch --seeds 5 --plot sweep.png
+    python examples/compare_inits.py --jobs 1 --seeds 1 --epochs 1 --limit 2000 --json > sweep.json
 
 Each (scheme, seed) is an independent run in a worker process (``--jobs``, default: the number of
-cores). Prints a line per finished run, then the leaderboard: test accuracy, final and initial loss,
-gradient-flow ratio at init, distinct units, dead/saturated fractions at init and training time
-(mean ± std over seeds). Exit status: 0, or 2 for bad arguments. A thin face over
+cores). A scheme is an init spec (zero biases) or a preset that sets the biases too (``pytorch``:
+what ``torch.nn.Linear`` does; the default list has it beside ``default``, PyTorch's weight rule with
+zero biases). Prints a line per finished run, then the leaderboard: test accuracy, final and initial
+loss, gradient flow at init (back-propagated signal, first over last hidden layer), distinct units,
+dead/saturated fractions at init and training time (mean ± std over seeds; schemes whose mean
+accuracies lie within the seeds' spread share a rank, ``=3``). Exit status: 0, or 2 for bad
+arguments. A thin face over
 ``tinynet.experiments``; to run the sweep on a Dask or Ray cluster, call ``tinynet.experiments.sweep`` with
 their executor (see ``docs/experiments.md``).
 """
@@ -22,15 +26,17 @@ from tinynet import experiments
 from tinynet.experiments import Config
 from tinynet.experiments.cli import (
     add_run_arguments,
+    add_threads_argument,
     check_plot_option,
     config_from_args,
     int_at_least,
     reporter,
+    use_threads,
 )
 from tinynet.plotting import plot_sweep
 
 #: the default network: deep enough that the schemes part ways, small enough that the full sweep
-#: (18 schemes, 1 seed) takes about a minute on 2 cores
+#: (every registered scheme and the pytorch preset, 3 seeds each) runs in minutes on a few cores
 DEFAULTS = Config(depth=6, width=128, epochs=5)
 
 
@@ -45,13 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--inits", default=None,
-                   help="comma-separated init specs (default: every registered scheme)")  # fmt: skip
-    p.add_argument("--seeds", type=int_at_least(1), default=1, help="seeds per scheme (K)")
+                   help="comma-separated init specs or presets (pytorch, keras, flax); default: every "
+                        "registered scheme and the pytorch preset")  # fmt: skip
+    p.add_argument("--seeds", type=int_at_least(1), default=3, help="seeds per scheme (K)")
     p.add_argument("--jobs", type=int_at_least(1), default=experiments.default_jobs(),
                    help="worker processes (default: the number of cores)")  # fmt: skip
     add_run_arguments(p, d, seed_help="first seed")
     p.add_argument("--plot", metavar="FILE.png", help="save a grid of loss curves, one per scheme")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    add_threads_argument(p)
     p.add_argument("--markdown", action="store_true", help="print the leaderboard as Markdown")
     return p
 
@@ -60,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (argument errors exit 2 through argparse)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    use_threads(args.threads)
     config = config_from_args(parser, args)
     try:
         inits = experiments.split_specs(args.inits) if args.inits is not None else None
@@ -94,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     say(result.table(markdown=args.markdown))
     if any(row.diverged for row in result.rows):
         say("* diverged in at least one run (training stopped; figures from before the stop)")
+    if any(row.rank.startswith("=") for row in result.rows):
+        say("=k: a tie; these mean test accuracies differ by less than the seeds' spread (the larger "
+            "std) from the first row of the group")  # fmt: skip
     say(f"\n{len(result.runs)} runs in {result.seconds:.1f} s with {args.jobs} worker(s)")
     if args.plot:
         plot_sweep(result, args.plot)

@@ -7,7 +7,8 @@ Studies (``--study``, comma-separated, or ``all``):
 
 - ``init``: activation std, saturation, dead units and weight-gradient norm per layer of a
   ``--depth``-layer MLP at initialization, for each activation and scheme;
-- ``train``: training loss of a ``--train-depth``-layer ReLU MLP under plain SGD (He et al. 2015);
+- ``train``: training loss of a ``--train-depth``-layer ReLU MLP under plain SGD (He et al. 2015),
+  or under each optimizer of ``--optimizer sgd,adam`` (which verdicts hold for SGD only);
 - ``sigmoid``: mean of each hidden sigmoid activation over training with the standard init
   (Glorot & Bengio 2010, fig. 2);
 - ``jacobian``: singular values of a deep linear network's input-output Jacobian (Saxe et al. 2014).
@@ -25,7 +26,15 @@ import sys
 
 from tinynet import experiments, nn, plotting
 from tinynet.experiments import studies
-from tinynet.experiments.cli import check_plot_option, int_at_least, positive_number, reporter, unknown_choice
+from tinynet.experiments.cli import (
+    add_threads_argument,
+    check_plot_option,
+    int_at_least,
+    positive_number,
+    reporter,
+    unknown_choice,
+    use_threads,
+)
 
 STUDIES = ("init", "train", "sigmoid", "jacobian")
 
@@ -57,13 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--depth", type=int_at_least(1), default=32, help="hidden layers")
     g.add_argument("--width", type=int_at_least(1), default=128, help="units per hidden layer")
     g.add_argument("--probe", type=int_at_least(2), default=512, help="probe digits")
-    g = p.add_argument_group("train: trainability of a deep ReLU MLP under plain SGD")
+    g = p.add_argument_group("train: trainability of a deep ReLU MLP (plain SGD by default)")
     g.add_argument("--train-inits", default=",".join(studies.TRAINABILITY_SCHEMES))
     g.add_argument("--train-depth", type=int_at_least(1), default=30, help="hidden layers")
     g.add_argument("--train-width", type=int_at_least(1), default=128)
     g.add_argument("--epochs", type=int_at_least(1), default=10)
     g.add_argument("--limit", type=int_at_least(10), default=2000, help="training (and test) digits")
-    g.add_argument("--lr", type=positive_number, default=0.01, help="SGD learning rate (no momentum)")
+    g.add_argument("--optimizer", default="sgd",
+                   help="sgd, adam, or both (sgd,adam): one run per scheme and optimizer")  # fmt: skip
+    g.add_argument("--lr", type=positive_number, default=None,
+                   help="learning rate of every optimizer (default: sgd 0.01, adam 0.001)")  # fmt: skip
+    g.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (0: plain SGD)")
     g.add_argument("--batch-size", type=int_at_least(1), default=64)
     g = p.add_argument_group("sigmoid: hidden activations over training (Glorot & Bengio, fig. 2)")
     g.add_argument("--sigmoid-init", default="default")
@@ -77,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="init (and shuffling) seed")
     p.add_argument("--plot", metavar="FILE.png", help="save FILE-<study>.png for each study")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    add_threads_argument(p)
     return p
 
 
@@ -127,22 +141,31 @@ def _report_init(profiles: list[dict], say) -> None:
                 _fmt(p["gradient_flow"]),
             ])  # fmt: skip
         say(f"\n{activation}, {depth} hidden layers of {profiles[0]['width']}, at initialization "
-            "(std of each activation output; flow = |dL/dW first| / |dL/dW last|):")  # fmt: skip
+            "(std of each activation output; flow = std dL/d(out) at the first layer / at the "
+            "last hidden one):")  # fmt: skip
         say(_table(header, rows))
 
 
+def _optimizer_text(r: dict) -> str:
+    if r["optimizer"] == "sgd":
+        return f"SGD lr {r['lr']:g} " + (f"momentum {r['momentum']:g}" if r["momentum"] else "(plain)")
+    return f"{r['optimizer'].capitalize()} lr {r['lr']:g}"
+
+
 def _report_train(results: list[dict], say) -> None:
-    r0 = results[0]
-    say(f"\n{r0['depth']}-layer ReLU MLP of width {r0['width']}, plain SGD: mean training loss per "
-        f"epoch (ln C = {r0['ln_classes']:.4f}):")  # fmt: skip
-    header = ["scheme", "final loss", "% of ln C", "test acc %", "losses per epoch"]
-    rows = [
-        [r["scheme"], f"{r['final_loss']:.4f}", f"{100 * r['loss_ratio']:.1f}",
-         "-" if r["test_accuracy"] is None else f"{100 * r['test_accuracy']:.1f}",
-         " ".join(f"{v:.3f}" for v in r["train_loss"])]
-        for r in results
-    ]  # fmt: skip
-    say(_table(header, rows))
+    for optimizer in dict.fromkeys(r["optimizer"] for r in results):
+        group = [r for r in results if r["optimizer"] == optimizer]
+        r0 = group[0]
+        say(f"\n{r0['depth']}-layer {r0.get('activation', 'ReLU')} MLP of width {r0['width']}, "
+            f"{_optimizer_text(r0)}: mean training loss per epoch (ln C = {r0['ln_classes']:.4f}):")
+        header = ["scheme", "final loss", "% of ln C", "test acc %", "losses per epoch"]
+        rows = [
+            [r["scheme"], f"{r['final_loss']:.4f}", f"{100 * r['loss_ratio']:.1f}",
+             "-" if r["test_accuracy"] is None else f"{100 * r['test_accuracy']:.1f}",
+             " ".join(f"{v:.3f}" for v in r["train_loss"])]
+            for r in group
+        ]  # fmt: skip
+        say(_table(header, rows))
 
 
 def _report_sigmoid(result: dict, say) -> None:
@@ -174,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (argument errors exit 2 through argparse)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    use_threads(args.threads)
     chosen = STUDIES if args.study == "all" else tuple(s.strip() for s in args.study.split(","))
     for name in chosen:
         if name not in STUDIES:
@@ -190,6 +214,16 @@ def main(argv: list[str] | None = None) -> int:
     if len(sigmoid_init) != 1:
         parser.error(f"argument --sigmoid-init: expected one scheme, got {args.sigmoid_init!r}")
     jacobian_inits = _schemes(parser, "jacobian-inits", args.jacobian_inits)
+    optimizers = [o.strip() for o in args.optimizer.split(",")]
+    for name in optimizers:
+        if name not in studies.TRAINABILITY_OPTIMIZERS:
+            error = unknown_choice("optimizer", name, studies.TRAINABILITY_OPTIMIZERS)
+            parser.error(f"argument --optimizer: {error}")
+    if len(set(optimizers)) != len(optimizers):
+        parser.error(f"argument --optimizer: optimizers must be distinct, got {args.optimizer!r}")
+    if not 0 <= args.momentum < 1 or (args.momentum and optimizers != ["sgd"]):
+        parser.error(f"argument --momentum: must be in [0, 1) and needs --optimizer sgd alone, "
+                     f"got {args.momentum} with {args.optimizer!r}")  # fmt: skip
     check_plot_option(parser, args.plot)
     say = reporter(args.json)
 
@@ -202,10 +236,15 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         _report_init(results["init"], say)
     if "train" in chosen:
-        results["train"] = studies.trainability(
-            train_inits, depth=args.train_depth, width=args.train_width, epochs=args.epochs,
-            limit=args.limit, lr=args.lr, batch_size=args.batch_size, seed=args.seed,
-        )  # fmt: skip
+        results["train"] = [
+            row
+            for optimizer in optimizers
+            for row in studies.trainability(
+                train_inits, depth=args.train_depth, width=args.train_width, epochs=args.epochs,
+                limit=args.limit, optimizer=optimizer, lr=args.lr, momentum=args.momentum,
+                batch_size=args.batch_size, seed=args.seed,
+            )
+        ]  # fmt: skip
         _report_train(results["train"], say)
     if "sigmoid" in chosen:
         results["sigmoid"] = studies.activation_dynamics(
@@ -228,7 +267,10 @@ def main(argv: list[str] | None = None) -> int:
         stem, ext = os.path.splitext(args.plot)
         for name in chosen:
             path = f"{stem}-{name}{ext or '.png'}"
-            draw[name](results[name], path)
+            drawn = results[name]
+            if name == "train" and len(optimizers) > 1:  # one labelled curve per scheme and optimizer
+                drawn = [{**r, "scheme": f"{r['scheme']} ({r['optimizer']})"} for r in drawn]
+            draw[name](drawn, path)
             figures[name] = path
             say(f"plot saved to {path}")
     if args.json:

@@ -17,7 +17,15 @@ import sys
 
 from tinynet import experiments, nn
 from tinynet.experiments import studies
-from tinynet.experiments.cli import check_plot_option, int_at_least, positive_number, reporter, unknown_choice
+from tinynet.experiments.cli import (
+    add_threads_argument,
+    check_plot_option,
+    int_at_least,
+    positive_number,
+    reporter,
+    unknown_choice,
+    use_threads,
+)
 from tinynet.plotting import plot_symmetry
 
 
@@ -53,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="init and shuffling seed")
     p.add_argument("--plot", metavar="FILE.png", help="save distinct units against steps")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    add_threads_argument(p)
     return p
 
 
@@ -64,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (argument errors exit 2 through argparse)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    use_threads(args.threads)
     try:
         inits = experiments.split_specs(args.inits)
         experiments.check_inits(inits)

@@ -6,9 +6,15 @@ why it trains or does not.
     python examples/train.py --init "normal(std=1.0)" --activation tanh --depth 10   # saturation
     python examples/train.py --init he --lr 1e3                # divergence
 
-Prints one line per epoch, then the per-layer diagnostics table and plain-words findings. Exit
-status: 0 trained, 1 diverged, 2 bad arguments or data. Everything here is a thin face over
-``tinynet.experiments`` (model, data, run, report), ``tinynet.training`` and ``tinynet.plotting``.
+    python examples/train.py --init xavier --save ckpt.npz --epochs 2
+    python examples/train.py --init xavier --resume ckpt.npz --epochs 4  # same flags, more epochs
+
+Prints one line per epoch, then the per-layer diagnostics table (the columns that fit 100
+characters; ``--wide`` for all) and plain-words findings. numpy's BLAS runs one thread unless
+``--threads N``. ``--resume`` refuses a checkpoint written with other flags (init, architecture,
+optimizer, data, seed; not ``--epochs``) unless ``--force``. Exit status: 0 trained, 1 diverged,
+2 bad arguments, data or checkpoint. Everything here is a thin face over ``tinynet.experiments``
+(model, data, run, report), ``tinynet.training`` and ``tinynet.plotting``.
 """
 
 from __future__ import annotations
@@ -20,8 +26,18 @@ import sys
 
 from tinynet import experiments
 from tinynet.experiments import Config
-from tinynet.experiments.cli import add_run_arguments, check_plot_option, config_from_args, reporter
+from tinynet.experiments.cli import (
+    add_run_arguments,
+    add_threads_argument,
+    blas_threads,
+    check_plot_option,
+    config_from_args,
+    reporter,
+    use_threads,
+)
+from tinynet.experiments.run import check_resume
 from tinynet.plotting import plot_dashboard
+from tinynet.training import ConfigMismatchError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,8 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="FILE.png", help="save a dashboard of the diagnostics")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--save", metavar="CKPT", help="checkpoint after every epoch")
-    p.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint")
+    p.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint of the same flags")
+    p.add_argument("--force", action="store_true",
+                   help="--resume even a checkpoint of other flags (with a warning)")  # fmt: skip
+    p.add_argument("--wide", action="store_true", help="every column of the diagnostics table")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_threads_argument(p)
     return p
 
 
@@ -48,10 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (argument errors exit 2 through argparse)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    use_threads(args.threads)
     config = config_from_args(parser, args)
     check_plot_option(parser, args.plot)
-    if args.resume and not os.path.isfile(args.resume):
-        parser.error(f"argument --resume: no such checkpoint file: {args.resume!r}")
+    if args.resume:
+        if not os.path.isfile(args.resume):
+            parser.error(f"argument --resume: no such checkpoint file: {args.resume!r}")
+        try:  # before any data is loaded; with --force, run() prints the warning
+            check_resume(config, args.resume, force=args.force)
+        except ConfigMismatchError as error:
+            parser.error(f"argument --resume: {error.describe('command line')}; --force continues anyway")
+        except ValueError as error:
+            parser.error(f"argument --resume: {error}")
 
     say = reporter(args.json)
 
@@ -65,19 +93,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = experiments.run(
             config, progress=not args.no_progress, log=say, checkpoint=args.save,
-            resume=args.resume, dataset=dataset,
+            resume=args.resume, force=args.force, dataset=dataset,
         )  # fmt: skip
     except (OSError, ValueError) as error:  # e.g. a checkpoint of another model
         parser.error(str(error))
     say()
-    say(result.report())
+    say(result.report(wide=args.wide))
     if args.plot:
         plot_dashboard(result.monitor, result.fit, args.plot)
         say(f"\nplot saved to {args.plot}")
     say()
     say(experiments.summary(result))
     if args.json:
-        print(json.dumps(result.to_dict(), indent=1))
+        print(json.dumps({**result.to_dict(), "blas_threads": blas_threads()}, indent=1))
     return 1 if result.diverged else 0
 
 

@@ -61,44 +61,58 @@ def test_numerical_rank_known_values():
 
 
 def test_saturation_fraction_thresholds():
-    assert saturation_fraction(np.array([0.99, -0.98, 0.5, 0.0, 0.97, -0.96]), "tanh") == 2 / 6
-    assert saturation_fraction(np.array([0.01, 0.99, 0.5, 0.2, 0.03, 0.97]), "sigmoid") == 2 / 6
-    with pytest.raises(ValueError, match="kind must be one of"):
+    """Read at the inputs h: tanh is saturated where |tanh(h)| > 0.97 (|h| > 2.092), sigmoid where
+    sigma(h) < 0.015 or > 0.985 (|h| > 4.185)."""
+    h = np.arctanh(np.array([0.99, -0.98, 0.5, 0.0, 0.9699, -0.96]))
+    assert saturation_fraction(h, "tanh") == 2 / 6
+    s = np.array([0.01, 0.99, 0.5, 0.2, 0.016, 0.984])
+    assert saturation_fraction(np.log(s / (1 - s)), "sigmoid") == 2 / 6
+    assert saturation_fraction(np.array([2.0, 2.1, -2.1, 4.0]), "tanh") == 0.75
+    with pytest.raises(ValueError, match="activation must be one of 'tanh', 'sigmoid'"):
         saturation_fraction(np.zeros(3), "relu")
 
 
 def test_saturation_fraction_takes_an_activation_by_its_declaration():
-    class Clipped(nn.Activation):
+    class Clipped(nn.Activation):  # clip to [-2, 2]: phi' = 0 outside, 1 inside
         saturates = True
 
         def forward(self, x):
-            return x
+            return (x + 2.0).relu() - (x - 2.0).relu() - 2.0
 
-        def saturated(self, output):
-            return np.abs(output) >= 2.0
-
-    a = np.array([[-3.0, 0.0, 2.0, 1.9]])
-    assert saturation_fraction(a, Clipped()) == 0.5
-    assert saturation_fraction(a, nn.Tanh()) == saturation_fraction(a, "tanh") == 0.75
+    h = np.array([[-3.0, 0.0, 2.5, 1.9]])
+    assert saturation_fraction(h, Clipped()) == 0.5
+    assert saturation_fraction(h, nn.Tanh()) == saturation_fraction(h, "tanh") == 0.5
     assert saturation_fraction(np.zeros((0, 4)), "tanh") == 0.0
-    with pytest.raises(ValueError, match="ReLU does not declare saturates = True"):
-        saturation_fraction(a, nn.ReLU())
+    with pytest.raises(ValueError, match="saturation_fraction: activation must declare saturates = True"):
+        saturation_fraction(h, nn.ReLU())
     with pytest.raises(ValueError, match="closest match: 'tanh'"):
-        saturation_fraction(a, "tahn")
-    with pytest.raises(TypeError, match="saturation_fraction: kind must be one of 'tanh', 'sigmoid'"):
-        saturation_fraction(a, 3)
+        saturation_fraction(h, "tahn")
+    with pytest.raises(TypeError, match="saturation_fraction: activation must be one of 'tanh', 'sigmoid'"):
+        saturation_fraction(h, 3)
 
 
-def test_dead_fraction_counts_units_nonpositive_on_every_example():
-    a = np.array(
+def test_dead_fraction_counts_units_whose_slope_is_zero_on_every_example():
+    h = np.array(
         [
-            [-1.0, -1.0, 0.0, 2.0],
+            [-1.0, -1.0, 0.0, 0.9],
             [-2.0, 3.0, 0.0, 1.0],
             [-0.5, -1.0, 0.0, 0.5],
         ]
-    )  # units 0 and 2 never fire; unit 1 fires once
-    assert dead_fraction(a) == 0.5
+    )  # ReLU: units 0 and 2 never pass gradient (h <= 0); unit 1 does once
+    assert dead_fraction(h) == dead_fraction(h, "relu") == dead_fraction(h, nn.ReLU()) == 0.5
     assert dead_fraction(np.zeros((0, 3))) == 0.0
+    with pytest.raises(ValueError, match="dead_fraction: activation must declare can_die = True, got ELU"):
+        dead_fraction(h, nn.ELU())  # negative ELU units pass gradient: ELU declares can_die = False
+    with pytest.raises(ValueError, match="activation must be one of 'relu'"):
+        dead_fraction(h, "elu")
+
+    class Shifted(nn.Activation):  # a user's activation, dead below 1: by its own derivative
+        can_die = True
+
+        def forward(self, x):
+            return (x - 1.0).relu()
+
+    assert dead_fraction(h, Shifted()) == 0.75  # unit 3 passes ReLU's gradient, never h > 1
 
 
 def test_update_ratio_is_log10_of_std_ratio():
@@ -114,8 +128,10 @@ def test_update_ratio_is_log10_of_std_ratio():
 
 def test_gradient_flow():
     assert gradient_flow(1e-6, 1.0) == 1e-6
+    assert gradient_flow(0.0, 2.0) == 0.0  # nothing reaches the first layer
     assert gradient_flow(1.0, 0.0) is None
     assert gradient_flow(float("nan"), 1.0) is None
+    assert gradient_flow(None, 1.0) is None and gradient_flow(1.0, None) is None
 
 
 def test_histogram_ranges():

@@ -12,6 +12,7 @@ import pytest
 import tinynet as tn
 from tinynet import nn
 from tinynet.diagnostics import Monitor
+from tinynet.nn import functional as F
 
 
 def _set(layer: nn.Linear, weight, bias=None) -> nn.Linear:
@@ -80,7 +81,8 @@ def test_activations_are_recognised_by_declaration_not_by_class_name():
         "tanh", "mytanh", "sigmoid", "leaky_relu", "relu", "selu", "identity"
     ]  # fmt: skip
     assert [m["saturated"] is not None for m in rows] == [True, True, True, False, False, False, False]
-    assert [m["dead"] is not None for m in rows] == [False, False, False, True, True, True, False]
+    # only ReLU can die: LeakyReLU and SELU units with negative inputs still pass gradient
+    assert [m["dead"] is not None for m in rows] == [False, False, False, False, True, False, False]
     assert [m["layer"] for m in rows] == list(range(1, 8))
     assert {m["kind"] for m in monitor.history[0]["modules"] if m["role"] == "layer"} == {"linear"}
 
@@ -94,11 +96,8 @@ def test_a_user_activation_that_saturates_gets_its_saturated_share_measured():
         output_range = (-1.0, 1.0)
         saturation_rule = "|a| = 1"
 
-        def forward(self, x):  # clip to [-1, 1], composed from relu
+        def forward(self, x):  # clip to [-1, 1], composed from relu: phi' = 0 for |h| > 1
             return (x + 1.0).relu() - (x - 1.0).relu() - 1.0
-
-        def saturated(self, output):
-            return np.abs(output) >= 1.0
 
     # units see 5, -5, 0.5, 0.5 on every example: two of the four are clipped
     first = _set(nn.Linear(1, 4), [[5.0, -5.0, 0.5, 0.5]])
@@ -107,7 +106,9 @@ def test_a_user_activation_that_saturates_gets_its_saturated_share_measured():
     act = next(m for m in monitor.history[0]["modules"] if m["role"] == "activation")
     assert act["kind"] == "hardtanh" and act["type"] == "HardTanh"
     assert act["saturated"] == 0.5
-    assert act["dead"] is None
+    # can_die is not declared: derived from phi' (0 on whole intervals), so the clipped units,
+    # which pass no gradient on any example, are also counted dead
+    assert act["dead"] == 0.5
     values = monitor.histograms[0][act["name"]]["values"]
     assert values["edges"][0] == -1.0 and values["edges"][-1] == 1.0  # its declared output range
     messages = monitor.findings()
@@ -134,14 +135,14 @@ def test_a_user_activation_that_can_die_gets_dead_units_counted():
     assert act["saturated"] is None
     assert any("50% of Step units are dead" in m for m in monitor.findings())
 
-    class Quiet(nn.Activation):  # declares nothing: neither figure is measured
+    class Quiet(nn.Activation):  # declares nothing: can_die is derived from its derivative
         def forward(self, x):
             return x.relu()
 
     layer = _set(nn.Linear(2, 4), np.ones((2, 4)), [-100.0, -100.0, 100.0, 100.0])
     model = nn.Sequential(layer, Quiet(), _set(nn.Linear(4, 2), np.ones((4, 2))))
     act = next(m for m in Monitor(model, np.ones((3, 2))).history[0]["modules"] if m["kind"] == "quiet")
-    assert act["dead"] is None and act["saturated"] is None
+    assert act["dead"] == 0.5 and act["saturated"] is None
 
 
 def test_monitor_gradients_by_hand():
@@ -156,11 +157,47 @@ def test_monitor_gradients_by_hand():
     # dL/dW1 = sum_i x_i * b ; dL/dW2 = sum_i x_i * a ; dL/d(out1) = b per example
     assert first["weight_grad_norm"] == pytest.approx(4.0 * b)
     assert last["weight_grad_norm"] == pytest.approx(4.0 * a)
-    assert record["gradient_flow"] == pytest.approx(b / a)
+    assert record["weight_grad_ratio"] == pytest.approx(b / a)
     layer_rows = [m for m in record["modules"] if m["role"] == "layer"]
     assert layer_rows[0]["grad_std"] == pytest.approx(0.0)  # constant b for every example
-    assert any("gradient norm falls 10⁴× from last to first layer (vanishing)" in m
-               for m in monitor.findings())  # fmt: skip
+    assert first["out_grad_std"] == pytest.approx(0.0) and last["out_grad_std"] == pytest.approx(0.0)
+    # the first layer is the last hidden one and its signal has no spread: no gradient flow figure
+    assert record["gradient_flow"] is None
+    assert not any(m.startswith("gradients vanish") for m in monitor.findings())
+
+
+def _half_square_loss(output, target):
+    """L = sum(output**2) / 2, so dL/d(output) = output: a back-propagated signal that varies."""
+    return (output * output).sum() * 0.5
+
+
+def test_gradient_flow_and_weight_gradient_ratio_by_hand():
+    """Three 1-unit layers a, b, c with identity activations and L = sum(out3**2)/2: dL/d out3 = abc x,
+    dL/d out2 = ab c**2 x, dL/d out1 = a b**2 c**2 x. The signal ratio (layer 1 / layer 2, the last
+    hidden) is b; the weight-gradient ratio ||dL/dW1|| / ||dL/dW3|| = (a b² c² Σx²)/(a² b² c Σx²)
+    = c / a is blind to b: the input x·a of W2 and W3 and the signal cancel."""
+    tn.set_default_dtype(np.float64)
+    a, b, c = 2.0, 1e-4, 4.0
+    layers = [_set(nn.Linear(1, 1), [[w]]) for w in (a, b, c)]
+    model = nn.Sequential(layers[0], nn.Identity(), layers[1], nn.Identity(), layers[2])
+    x = np.array([[1.0], [3.0]])  # std(x) = 1
+    monitor = Monitor(model, x, np.zeros(2), loss=_half_square_loss)
+    record = monitor.history[0]
+    rows = record["layers"]
+    assert [r["out_grad_std"] for r in rows] == pytest.approx([a * b * b * c * c, a * b * c * c, a * b * c])
+    assert [r["weight_grad_norm"] for r in rows] == pytest.approx(
+        [10 * a * b * b * c * c, 10 * a * a * b * c * c, 10 * a * a * b * b * c]
+    )
+    assert record["gradient_flow"] == pytest.approx(b)
+    assert record["weight_grad_ratio"] == pytest.approx(c / a)  # 2: looks fine, but the signal fell 10⁴×
+    assert record["logit_std"] == pytest.approx(a * b * c)
+    layer_rows = [m for m in record["modules"] if m["role"] == "layer"]
+    assert [m["grad_std"] for m in layer_rows] == [r["out_grad_std"] for r in rows]
+    vanishing = [f for f in monitor.findings() if "vanish" in f]
+    assert vanishing == [
+        "gradients vanish toward the input: the back-propagated signal (∇pre std) falls 10⁴× "
+        "from layer 2 (last hidden) to layer 1"
+    ]
 
 
 def test_monitor_grad_data_ratio():
@@ -302,10 +339,23 @@ def test_without_targets_no_gradient_figures():
 
 
 def test_healthy_network_says_so():
-    model = nn.Sequential(nn.Linear(20, 32, weight_init="he"), nn.ReLU(), nn.Linear(32, 4))
+    """Small output weights start at ln C; He with a xavier output layer starts 54% above it (before
+    the 5% rule this network was called healthy)."""
     x = np.random.default_rng(7).standard_normal((64, 20)).astype(np.float32)
-    monitor = Monitor(model, x, np.arange(64) % 4)
+    small = nn.Sequential(
+        nn.Linear(20, 32, weight_init="he"), nn.ReLU(), nn.Linear(32, 4, weight_init="normal(std=0.01)")
+    )
+    monitor = Monitor(small, x, np.arange(64) % 4)
     assert monitor.findings()[-1].startswith("no symmetry, saturation, dead units")
+    tn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(20, 32, weight_init="he"), nn.ReLU(), nn.Linear(32, 4))
+    monitor = Monitor(model, x, np.arange(64) % 4)
+    record = monitor.history[0]
+    assert record["loss"] == pytest.approx(2.132, abs=1e-3)
+    assert monitor.findings() == [
+        "initial loss 2.13 is 54% above ln(4) = 1.39 (uniform guessing): the logits start large "
+        f"(std {record['logit_std']:.3g} on the probe)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -365,3 +415,142 @@ def test_histograms_of_a_float32_layer_constant_up_to_rounding():
     values = monitor.histograms[0][monitor.history[0]["modules"][0]["name"]]["values"]
     assert sum(values["counts"]) == 2 and len(values["edges"]) == 51
     assert values["edges"][0] <= 1.0 < values["edges"][-1]
+
+
+# --------------------------------------------------------------- gradient flow on a deep ReLU MLP
+def _relu_mlp(spec: str, depth: int = 6, width: int = 128, n_in: int = 784) -> nn.Sequential:
+    """depth hidden ReLU layers of ``width`` and a 10-way output layer, weights ``spec``, zero biases."""
+    layers, fan_in = [], n_in
+    for _ in range(depth):
+        layers += [nn.Linear(fan_in, width, weight_init=spec), nn.ReLU()]
+        fan_in = width
+    return nn.Sequential(*layers, nn.Linear(fan_in, 10, weight_init=spec))
+
+
+def _signal_ratio_by_hand(model: nn.Sequential, x: np.ndarray, y: np.ndarray) -> float:
+    """std(dL/d out_1) / std(dL/d out_6) from tensor gradients (retain_grad on each Linear output)."""
+    h, outs = tn.tensor(x), []
+    for module in model:
+        h = module(h)
+        if isinstance(module, nn.Linear):
+            h.retain_grad()
+            outs.append(h)
+    F.cross_entropy(h, y).backward()
+    for p in model.parameters():
+        p.grad = None
+    return float(outs[0].grad.std() / outs[-2].grad.std())
+
+
+GAUSSIAN = np.random.default_rng(12).standard_normal((256, 784))  # unit-variance inputs like digits
+LABELS = np.random.default_rng(13).integers(0, 10, 256)
+
+
+@pytest.mark.parametrize(
+    ("spec", "low", "high"),
+    [("normal(std=0.01)", 0.0, 1e-3), ("he", 0.3, 3.0), ("xavier", 0.0, 0.5)],
+)
+def test_gradient_flow_of_a_6x128_relu_mlp_sees_vanishing(spec, low, high):
+    """The acceptance figures of issue 12: the back-propagated signal ratio separates the schemes
+    (normal(0.01) 3e-6, He ~1, Xavier ~0.16), while the old weight-gradient ratio puts all three
+    within [0.3, 3]: forward and backward decay cancel in a weight gradient."""
+    tn.set_default_dtype(np.float64)
+    model = _relu_mlp(spec)
+    assert all(np.all(layer.bias.data == 0) for layer in model if isinstance(layer, nn.Linear))
+    record = Monitor(model, GAUSSIAN, LABELS).history[0]
+    flow = record["gradient_flow"]
+    assert low < flow < high
+    assert flow == pytest.approx(_signal_ratio_by_hand(model, GAUSSIAN, LABELS), rel=1e-10)
+    assert 0.3 <= record["weight_grad_ratio"] <= 3.0  # blind to what gradient_flow shows
+    rows = record["layers"]
+    assert flow == pytest.approx(rows[0]["out_grad_std"] / rows[-2]["out_grad_std"], rel=1e-12)
+    vanishing = [m for m in Monitor(model, GAUSSIAN, LABELS).findings() if m.startswith("gradients vanish")]
+    assert bool(vanishing) is (spec == "normal(std=0.01)")
+
+
+def test_vanishing_finding_names_the_layer_where_the_signal_has_fallen_tenfold():
+    tn.set_default_dtype(np.float64)
+    monitor = Monitor(_relu_mlp("normal(std=0.01)"), GAUSSIAN, LABELS)
+    rows = monitor.history[0]["layers"]
+    # each layer multiplies the signal by about 0.01 * sqrt(128 / 2) = 0.08 on its way back
+    k = max(r["layer"] for r in rows[:-2] if r["out_grad_std"] * 10 < rows[-2]["out_grad_std"])
+    assert k == 5
+    (message,) = [m for m in monitor.findings() if m.startswith("gradients vanish")]
+    assert message.startswith("gradients vanish toward the input: the back-propagated signal (∇pre std)")
+    assert message.endswith("from layer 6 (last hidden) to layer 1, 10× already by layer 5")
+
+
+def test_gradient_flow_needs_two_weight_layers_and_targets():
+    tn.set_default_dtype(np.float64)
+    one = Monitor(nn.Sequential(nn.Linear(4, 3)), np.ones((2, 4)), np.array([0, 1])).history[0]
+    assert one["gradient_flow"] is None and one["weight_grad_ratio"] is None
+    assert one["layers"][0]["out_grad_std"] is not None
+    free = Monitor(_relu_mlp("he", depth=2, width=8, n_in=5), np.ones((3, 5))).history[0]
+    assert free["gradient_flow"] is None and free["weight_grad_ratio"] is None
+    assert all(row["out_grad_std"] is None for row in free["layers"])
+    assert free["logit_std"] is not None  # the forward pass needs no targets
+
+
+# ------------------------------------------------------------ dead and saturated by the derivative
+def test_a_user_activation_gets_dead_and_saturated_figures_from_its_derivative():
+    """Not a subclass of a built-in, declaring nothing: Softsign (phi' = 1/(1+|h|)², below 6% of its
+    maximum for |h| > 3.11) gets a saturated share; Floor (phi' = 0 for h <= 1) a dead share."""
+    tn.set_default_dtype(np.float64)
+
+    class Softsign(nn.Activation):
+        def forward(self, x):
+            return x / (1.0 + x.abs())
+
+    class Floor(nn.Activation):
+        def forward(self, x):
+            return (x - 1.0).relu()
+
+    # pre-activations of the four units, the same on the 3 examples: 10, -10, 0.5, 1
+    weights, bias = np.array([[10.0, -10.0, 0.5, 2.0]]), [0.0, 0.0, 0.0, -1.0]
+    soft, floor = (
+        nn.Sequential(_set(nn.Linear(1, 4), weights, bias), act, _set(nn.Linear(4, 2), np.ones((4, 2))))
+        for act in (Softsign(), Floor())
+    )
+    x, y = np.ones((3, 1)), np.array([0, 1, 0])
+    s = next(m for m in Monitor(soft, x, y).history[0]["modules"] if m["kind"] == "softsign")
+    f = next(m for m in Monitor(floor, x, y).history[0]["modules"] if m["kind"] == "floor")
+    assert (s["saturated"], s["dead"]) == (0.5, None)  # |h| = 10 saturated; 0.5 and 1 are not
+    assert (f["saturated"], f["dead"]) == (None, 0.75)  # only the unit at h = 10 passes gradient
+    messages = Monitor(soft, x, y).findings()
+    expected = "50% of Softsign units saturated (φ' < 6% of its maximum) — layer 1"
+    assert any(m.startswith(expected) for m in messages), messages
+    messages = Monitor(floor, x, y).findings()
+    expected = "75% of Floor units are dead (φ' = 0 on every probe example)"
+    assert any(m.startswith(expected) for m in messages), messages
+
+
+def test_elu_units_with_negative_outputs_are_not_dead():
+    """The same weights: ReLU units that never see h > 0 are dead; ELU (and SELU) units there
+    output negative values but pass gradient alpha·eʰ, so no dead share is measured for them."""
+    tn.set_default_dtype(np.float64)
+    bias = [-3.0, -3.0, 3.0, 3.0]
+    x, y = np.ones((3, 2)), np.array([0, 1, 0])
+    records = {}
+    for act in (nn.ReLU(), nn.ELU(), nn.SELU()):
+        model = nn.Sequential(_set(nn.Linear(2, 4), np.ones((2, 4)) * 0.5, bias), act,
+                              _set(nn.Linear(4, 2), np.ones((4, 2))))  # fmt: skip
+        monitor = Monitor(model, x, y)
+        row = next(m for m in monitor.history[0]["modules"] if m["role"] == "activation")
+        records[act.name] = (row, monitor.findings())
+    relu, elu, selu = records["relu"][0], records["elu"][0], records["selu"][0]
+    assert relu["dead"] == 0.5
+    assert elu["dead"] is None and selu["dead"] is None
+    # half its units output elu(-2) = e⁻² - 1 = -0.86 on every example: negative, yet alive
+    assert elu["mean"] == pytest.approx((2 * math.expm1(-2.0) + 2 * 4.0) / 4)
+    assert any("50% of ReLU units are dead" in m for m in records["relu"][1])
+    assert not any(" are dead " in m for m in records["elu"][1] + records["selu"][1])
+    assert np.all(nn.ELU().derivative(np.full(4, -2.0)) == pytest.approx(math.exp(-2.0)))
+
+
+def test_saturation_is_read_at_the_activation_input():
+    """The hook sees the input h: for tanh, saturated exactly where |tanh(h)| > 0.97 (|h| > 2.092)."""
+    tn.set_default_dtype(np.float64)
+    w = np.array([[0.5, 2.0, 2.2, -3.0, 8.0]])
+    model = nn.Sequential(_set(nn.Linear(1, 5), w), nn.Tanh(), _set(nn.Linear(5, 2), np.ones((5, 2))))
+    record = Monitor(model, np.ones((4, 1)), np.zeros(4, dtype=int)).history[0]
+    tanh = next(m for m in record["modules"] if m["kind"] == "tanh")
+    assert tanh["saturated"] == pytest.approx(3 / 5)  # 2.2, -3 and 8; not 0.5 or 2.0

@@ -36,6 +36,10 @@ RUNS = {
                                    *TINY_SWEEP]),
     "sweep_plot": ("compare_inits.py", ["--inits", "he,uniform(low=-0.1, high=0.1)", "--jobs", "1",
                                         "--markdown", "--plot", "{tmp}/sweep.png", *TINY_SWEEP]),
+    "sweep_markdown": ("compare_inits.py", ["--inits", "he,zeros", "--jobs", "1", "--markdown",
+                                            *TINY_SWEEP]),
+    "sweep_preset": ("compare_inits.py", ["--inits", "default,pytorch", "--seeds", "1", "--jobs", "1",
+                                          "--json", *TINY_SWEEP]),
     "symmetry": ("symmetry.py", ["--inits", "zeros,constant(value=0.05),xavier", "--width", "8",
                                  "--epochs", "1", "--limit", "300", "--batch-size", "16",
                                  "--record-every", "5", "--json", *_plot_args("sym")]),
@@ -43,6 +47,7 @@ RUNS = {
                                  "--inits", "he,pytorch", "--depth", "6", "--width", "16",
                                  "--probe", "64", "--train-inits", "he,xavier", "--train-depth",
                                  "4", "--train-width", "16", "--epochs", "2", "--limit", "200",
+                                 "--optimizer", "sgd,adam",
                                  "--sigmoid-width", "16", "--sigmoid-epochs", "1",
                                  "--sigmoid-limit", "100", "--jacobian-depths", "1,4",
                                  "--jacobian-width", "8", "--json", *_plot_args("d")]),
@@ -55,6 +60,9 @@ RUNS = {
     "bad_study": ("depth_sweep.py", ["--study", "init,trian"]),
     "bad_depths": ("depth_sweep.py", ["--jacobian-depths", "1,x"]),
     "bad_preset": ("depth_sweep.py", ["--train-inits", "pytorh"]),
+    "bad_optimizer": ("depth_sweep.py", ["--study", "train", "--optimizer", "sgd,adma"]),
+    "bad_momentum": ("depth_sweep.py", ["--study", "train", "--optimizer", "adam", "--momentum", "0.9"]),
+    "bad_sweep_preset": ("compare_inits.py", ["--inits", "he,pytorh"]),
 }  # fmt: skip
 
 
@@ -117,6 +125,27 @@ def test_compare_inits_markdown_and_plot(runs):
     assert (tmp / "sweep.png").read_bytes().startswith(PNG)
 
 
+def test_compare_inits_three_seeds_by_default(runs):
+    _, results = runs
+    out, _ = _ok(results["sweep_markdown"])
+    assert "2 schemes × 3 seed(s)" in out
+    table = [line for line in out.splitlines() if line.startswith("|")]
+    assert [line.split("|")[2].strip() for line in table[2:]] == ["he", "zeros"]
+    assert [line.split("|")[3].strip() for line in table[2:]] == ["3", "3"]
+    assert all(" ± " in line.split("|")[4] for line in table[2:])  # mean ± std of test acc
+    assert [line.split("|")[1].strip() for line in table[2:]] == ["1", "2"]  # he far above zeros
+
+
+def test_compare_inits_runs_a_preset_as_its_own_row(runs):
+    _, results = runs
+    out, _ = _ok(results["sweep_preset"])
+    data = json.loads(out)
+    assert {row["init"] for row in data["leaderboard"]} == {"default", "pytorch"}
+    biases = {r["init"]: (r["weight_init"], r["bias_init"]) for r in data["runs"]}
+    assert biases == {"default": ("default", "zeros"), "pytorch": ("default", "default_bias")}
+    assert all(row["rank"] in ("1", "2", "=1") for row in data["leaderboard"])
+
+
 def test_symmetry_example(runs):
     tmp, results = runs
     out, err = _ok(results["symmetry"])
@@ -139,8 +168,12 @@ def test_depth_sweep_example(runs):
     assert set(profiles) == {(a, s) for a in ("relu", "tanh") for s in ("he", "pytorch")}
     assert all(len(p["act_std"]) == 6 and len(p["weight_grad_norm"]) == 7 for p in data["init"])
     assert profiles[("relu", "pytorch")]["bias_init"] == "default_bias"
-    assert [r["scheme"] for r in data["train"]] == ["he", "xavier"]
+    assert [r["scheme"] for r in data["train"]] == ["he", "xavier", "he", "xavier"]
+    assert [(r["optimizer"], r["lr"]) for r in data["train"]] == [
+        ("sgd", 0.01), ("sgd", 0.01), ("adam", 0.001), ("adam", 0.001),
+    ]  # fmt: skip
     assert all(len(r["train_loss"]) == 2 for r in data["train"])
+    assert "SGD lr 0.01 (plain)" in _err and "Adam lr 0.001" in _err
     assert len(data["sigmoid"]["mean"]) == 4
     jac = {(r["init"], r["depth"]): r for r in data["jacobian"]}
     assert jac[("orthogonal", 4)]["condition"] == pytest.approx(1.0, abs=1e-9)
@@ -163,6 +196,9 @@ def test_depth_sweep_example(runs):
         ("bad_study", "closest match: 'train'"),
         ("bad_depths", "expected integers"),
         ("bad_preset", "pytorh"),
+        ("bad_optimizer", "closest match: 'adam'"),
+        ("bad_momentum", "needs --optimizer sgd alone"),
+        ("bad_sweep_preset", "closest preset: 'pytorch'"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(runs, name, needle):

@@ -1,7 +1,9 @@
-"""The library side of examples/train.py: model building, config validation, data preparation, run."""
+"""The library side of examples/train.py: model building, config validation, data preparation, run,
+the shared command-line pieces (threads, printer)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
@@ -9,6 +11,8 @@ import pytest
 
 from tinynet import experiments, nn, optim
 from tinynet.experiments import Config, ConfigError, Dataset, build_mlp, validate
+from tinynet.experiments.cli import DEFAULT_THREADS, add_threads_argument, blas_threads, reporter, use_threads
+from tinynet.training import read_checkpoint
 
 
 def test_build_mlp_structure_and_seeded_init():
@@ -113,3 +117,46 @@ def test_summary_of_a_diverged_run():
     result = experiments.run(config, progress=False, log=lambda line: None, dataset=_tiny_dataset())
     assert result.diverged
     assert experiments.summary(result).startswith("stopped: training diverged at step ")
+
+
+def test_use_threads_sets_and_reports_the_blas_threads():
+    before = blas_threads()
+    assert before is not None  # numpy's BLAS is visible to threadpoolctl
+    try:
+        assert use_threads(1) == blas_threads() == 1
+        assert use_threads(2) == blas_threads() == 2
+    finally:
+        use_threads(before)
+    with pytest.raises(ValueError, match="use_threads: threads must be an int >= 1, got 0"):
+        use_threads(0)
+    with pytest.raises(TypeError, match="use_threads: threads"):
+        use_threads("2")
+
+
+def test_threads_flag_defaults_to_one_and_is_checked(capsys):
+    parser = argparse.ArgumentParser(prog="x")
+    add_threads_argument(parser)
+    assert parser.parse_args([]).threads == DEFAULT_THREADS == 1
+    assert parser.parse_args(["--threads", "3"]).threads == 3
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--threads", "0"])
+    assert "argument --threads: must be >= 1" in capsys.readouterr().err
+
+
+def test_reporter_prints_to_stdout_or_to_stderr_under_json(capsys):
+    reporter(False)("to out")
+    reporter(True)("to err")
+    reporter(False)()
+    captured = capsys.readouterr()
+    assert captured.out == "to out\n\n" and captured.err == "to err\n"
+
+
+def test_run_stores_its_config_in_the_checkpoint(tmp_path):
+    path = tmp_path / "run.npz"
+    config = Config(depth=1, width=8, epochs=1, batch_size=16, lr=0.05, probe_size=32)
+    result = experiments.run(config, progress=False, log=lambda line: None, dataset=_tiny_dataset(),
+                             checkpoint=path)  # fmt: skip
+    stored = read_checkpoint(path)
+    assert stored.config == config.to_dict()
+    assert stored.step_losses == result.fit.step_losses and len(stored.step_losses) == 8
+    assert result.to_dict()["fit"]["step_losses"] == result.fit.step_losses

@@ -1,5 +1,5 @@
 """Activation modules: forward values and gains (table values, computed values, user subclasses), the
-declarations the diagnostics read, and the name -> class table."""
+derivatives and declarations the diagnostics read, and the name -> class table."""
 
 import math
 
@@ -8,6 +8,7 @@ import pytest
 
 import tinynet as tn
 from tinynet import init, nn
+from tinynet.nn.activation import DERIVATIVE_GRID, SATURATION_FACTOR
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -166,31 +167,111 @@ def test_bad_options():
     assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
 
 
+# -------------------------------------------------------------------------------------- derivatives
+DERIVATIVE_CASES = [
+    nn.ReLU(), nn.LeakyReLU(), nn.LeakyReLU(0.2), nn.LeakyReLU(3.0), nn.ELU(), nn.ELU(alpha=0.5),
+    nn.SELU(), nn.GELU(), nn.GELU(approximate="tanh"), nn.Tanh(), nn.Sigmoid(), nn.Softplus(),
+    nn.Identity(),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("act", DERIVATIVE_CASES, ids=repr)
+def test_closed_form_derivative_equals_the_autograd_default(act):
+    """Every built-in's closed form is the base class's autograd of its forward, on a grid with a node
+    at 0 (where relu-composed forms pass 0) and at float32 inputs, shape kept, in float64."""
+    h = np.concatenate([np.linspace(-9.0, 9.0, 1801), [-40.0, -1e-8, 0.0, 1e-8, 40.0]]).reshape(-1, 6)
+    own = act.derivative(h)
+    default = nn.Activation.derivative(act, h)
+    assert own.dtype == np.float64 and own.shape == h.shape
+    np.testing.assert_allclose(own, default, rtol=1e-12, atol=1e-15)
+    h32 = h.astype(np.float32)
+    default32 = nn.Activation.derivative(act, h32)
+    np.testing.assert_allclose(act.derivative(h32), default32, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("cls", list(REFERENCE))
+def test_derivative_matches_central_differences_of_the_reference(cls):
+    """Independent of the engine: (f(h + e) - f(h - e)) / 2e of the numpy reference, off the kink."""
+    h = np.concatenate([np.linspace(-6.0, -0.05, 60), np.linspace(0.05, 6.0, 60)])
+    e = 1e-6
+    numeric = (REFERENCE[cls](h + e) - REFERENCE[cls](h - e)) / (2 * e)
+    np.testing.assert_allclose(cls().derivative(h), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_relu_derivative_at_zero_is_what_the_relu_op_passes():
+    x = tn.tensor(np.array([-1.0, 0.0, 2.0]), requires_grad=True)
+    x.relu().sum().backward()
+    np.testing.assert_array_equal(nn.ReLU().derivative(np.array([-1.0, 0.0, 2.0])), x.grad)
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("act", "expected"),
+    [
+        (nn.ReLU(), 1.0), (nn.LeakyReLU(), 1.0), (nn.LeakyReLU(3.0), 3.0), (nn.ELU(), 1.0),
+        (nn.ELU(alpha=2.5), 2.5), (nn.SELU(), SELU_SCALE * SELU_ALPHA), (nn.GELU(), 1.1289),
+        (nn.Tanh(), 1.0), (nn.Sigmoid(), 0.25), (nn.Softplus(), 1.0), (nn.Identity(), 1.0),
+    ],
+)  # fmt: skip
+def test_max_derivative_is_the_largest_slope(act, expected):
+    assert act.max_derivative == pytest.approx(expected, abs=1e-4)
+    # it bounds |φ'| on a fine grid and is reached on it up to the grid's resolution (0.001)
+    slopes = np.abs(act.derivative(np.linspace(-20.0, 20.0, 40_001)))
+    assert slopes.max() <= act.max_derivative * (1 + 1e-9)
+    assert act.max_derivative - slopes.max() < 0.01 * act.max_derivative
+
+
+def test_saturation_factor_makes_the_tanh_and_sigmoid_rules_exact():
+    """phi' < (1 - 0.97**2) max phi' is |tanh(h)| > 0.97 for tanh, and sigma(h) < 0.015 or > 0.985
+    for sigmoid (the roots of s (1 - s) = (1 - 0.97**2) / 4 are (1 ± 0.97) / 2)."""
+    assert SATURATION_FACTOR == 1 - 0.97**2 and round(SATURATION_FACTOR, 4) == 0.0591
+    h = np.linspace(-10.0, 10.0, 200_001)
+    t, s = np.tanh(h), 1 / (1 + np.exp(-h))
+    away = (np.abs(np.abs(t) - 0.97) > 1e-9) & (np.abs(np.abs(s - 0.5) - 0.485) > 1e-9)
+    tanh_rule = nn.Tanh().derivative(h) < SATURATION_FACTOR * nn.Tanh.max_derivative
+    np.testing.assert_array_equal(tanh_rule[away], (np.abs(t) > 0.97)[away])
+    sigmoid_rule = nn.Sigmoid().derivative(h) < SATURATION_FACTOR * nn.Sigmoid.max_derivative
+    np.testing.assert_array_equal(sigmoid_rule[away], ((s < 0.015) | (s > 0.985))[away])
+    assert np.abs(h[tanh_rule]).min() == pytest.approx(math.atanh(0.97), abs=1e-4)  # |h| > 2.092
+
+
 # ------------------------------------------------------------------------------------- declarations
 BUILT_INS = [
-    # class, name, display_name, saturates, can_die, output_range
-    (nn.ReLU, "relu", "ReLU", False, True, None),
-    (nn.LeakyReLU, "leaky_relu", "LeakyReLU", False, True, None),
-    (nn.ELU, "elu", "ELU", False, True, None),
-    (nn.SELU, "selu", "SELU", False, True, None),
-    (nn.GELU, "gelu", "GELU", False, True, None),
-    (nn.Tanh, "tanh", "tanh", True, False, (-1.0, 1.0)),
-    (nn.Sigmoid, "sigmoid", "sigmoid", True, False, (0.0, 1.0)),
-    (nn.Softplus, "softplus", "softplus", False, False, None),
-    (nn.Identity, "identity", "identity", False, False, None),
+    # class, name, display_name, saturates, can_die, output_range, saturation_rule
+    (nn.ReLU, "relu", "ReLU", False, True, None, None),
+    (nn.LeakyReLU, "leaky_relu", "LeakyReLU", False, False, None, None),
+    (nn.ELU, "elu", "ELU", False, False, None, None),
+    (nn.SELU, "selu", "SELU", False, False, None, None),
+    (nn.GELU, "gelu", "GELU", False, False, None, None),
+    (nn.Tanh, "tanh", "tanh", True, False, (-1.0, 1.0), "|a| > 0.97"),
+    (nn.Sigmoid, "sigmoid", "sigmoid", True, False, (0.0, 1.0), "a < 0.015 or a > 0.985"),
+    (nn.Softplus, "softplus", "softplus", False, False, None, None),
+    (nn.Identity, "identity", "identity", False, False, None, None),
 ]
 
 
-@pytest.mark.parametrize(("cls", "name", "display", "saturates", "can_die", "output_range"), BUILT_INS)
-def test_built_in_declarations(cls, name, display, saturates, can_die, output_range):
+@pytest.mark.parametrize(
+    ("cls", "name", "display", "saturates", "can_die", "output_range", "rule"), BUILT_INS
+)
+def test_built_in_declarations(cls, name, display, saturates, can_die, output_range, rule):
     act = cls()
     assert (act.name, act.display_name) == (name, display)
+    # declared explicitly on the class, not derived from the derivative
+    assert cls.__dict__["saturates"] is saturates and cls.__dict__["can_die"] is can_die
     assert act.saturates is saturates and act.can_die is can_die
     assert act.output_range == output_range
-    if not saturates:
-        out = np.array([[-5.0, -0.99, 0.0], [0.5, 0.99, 5.0]])
-        mask = act.saturated(out)
-        assert mask.dtype == bool and mask.shape == out.shape and not mask.any()
+    if rule is not None:
+        assert act.saturation_rule == rule
+
+
+def test_elu_selu_gelu_units_with_negative_inputs_still_pass_gradient():
+    h = np.array([-30.0, -5.0, -1.0, -0.1])
+    for act in (nn.ELU(), nn.SELU(), nn.GELU(), nn.LeakyReLU(), nn.Softplus()):
+        assert np.all(np.abs(act.derivative(h)) > 0), act
+    assert np.all(nn.ReLU().derivative(h) == 0)
+    # with a zero slope they are ReLU, and say so on the instance
+    assert nn.LeakyReLU(0.0).can_die is True and nn.ELU(alpha=0.0).can_die is True
+    assert nn.LeakyReLU.can_die is False and nn.ELU.can_die is False
 
 
 def test_user_activation_declares_nothing_by_default():
@@ -200,10 +281,69 @@ def test_user_activation_declares_nothing_by_default():
 
     act = MyAct()
     assert act.name == "myact" and act.display_name == "MyAct"
+    # derived from its derivative (0.5 everywhere): nothing saturates, nothing dies
     assert act.saturates is False and act.can_die is False and act.output_range is None
-    out = np.full((3, 4), 0.999)
-    mask = act.saturated(out)
-    assert mask.shape == (3, 4) and mask.dtype == bool and not mask.any()
+    assert act.max_derivative == 0.5
+    assert act.saturation_rule == "φ' < 6% of its maximum"
+    np.testing.assert_array_equal(act.derivative(np.zeros((3, 4))), np.full((3, 4), 0.5))
+
+
+def test_undeclared_saturates_and_can_die_come_from_the_derivative_on_a_grid():
+    class Softsign(nn.Activation):  # phi' = 1 / (1 + |h|)^2: 1/81 at |h| = 8, below 6% of 1
+        def forward(self, x):
+            return x / (1.0 + x.abs())
+
+    class Floor(nn.Activation):  # phi' = 0 for every h <= 0: units can die
+        def forward(self, x):
+            return (x - 1.0).relu() + x.relu() * 0.0
+
+    class Bent(nn.Activation):  # slopes 1 and 0.5: neither
+        def forward(self, x):
+            return x.relu() * 0.5 + x * 0.5
+
+    softsign, floor, bent = Softsign(), Floor(), Bent()
+    assert (softsign.saturates, softsign.can_die, softsign.max_derivative) == (True, False, 1.0)
+    assert (floor.saturates, floor.can_die, floor.max_derivative) == (False, True, 1.0)
+    assert (bent.saturates, bent.can_die, bent.max_derivative) == (False, False, 1.0)
+    h = np.linspace(-3.0, 3.0, 13)
+    np.testing.assert_allclose(softsign.derivative(h), 1 / (1 + np.abs(h)) ** 2, rtol=1e-12)
+    # an isolated zero of phi' (x**2 at 0) is not an interval: such units cannot die
+    class Square(nn.Activation):
+        def forward(self, x):
+            return x * x
+
+    assert Square().can_die is False
+    assert DERIVATIVE_GRID[0] == -8.0 and DERIVATIVE_GRID[-1] == 8.0 and 0.0 in DERIVATIVE_GRID
+
+
+def test_max_derivative_can_be_set_per_instance_and_is_validated():
+    class Soft(nn.Activation):
+        def forward(self, x):
+            return x.tanh() * 3.0
+
+    act = Soft()
+    assert act.max_derivative == pytest.approx(3.0)
+    act.max_derivative = 2.0
+    assert act.max_derivative == 2.0 and Soft().max_derivative == pytest.approx(3.0)
+    with pytest.raises(ValueError, match=r"Soft: max_derivative must be a finite number > 0\.0, got -1\.0"):
+        act.max_derivative = -1.0
+    with pytest.raises(TypeError, match=r"Soft: max_derivative must be a finite number > 0\.0, got 'big'"):
+        act.max_derivative = "big"
+
+
+def test_derivative_needs_an_elementwise_forward():
+    class Total(nn.Activation):
+        def forward(self, x):
+            return x.sum()
+
+    with pytest.raises(ValueError, match=r"Total.derivative: forward must be elementwise .*got shape \(\)"):
+        Total().derivative(np.ones((2, 3)))
+
+    class Constant(nn.Activation):  # an output that does not depend on the input: phi' = 0
+        def forward(self, x):
+            return tn.tensor(np.ones(x.shape))
+
+    np.testing.assert_array_equal(Constant().derivative(np.ones(4)), np.zeros(4))
 
 
 def test_user_activation_declarations_are_kept_and_names_not_inherited():
@@ -213,43 +353,20 @@ def test_user_activation_declarations_are_kept_and_names_not_inherited():
         saturates = True
         output_range = (-2.0, 2.0)
 
-        def saturated(self, output):
-            return np.abs(output) >= 2.0
-
         def forward(self, x):
-            return x
+            return (x + 2.0).relu() - (x - 2.0).relu() - 2.0
 
     class MyReLU(nn.ReLU):
         pass
 
     assert (Clipped.name, Clipped.display_name, Clipped.output_range) == ("clipped", "Clip", (-2.0, 2.0))
-    np.testing.assert_array_equal(Clipped().saturated(np.array([-2.0, 1.9, 2.0])), [True, False, True])
+    clipped = Clipped()
+    assert clipped.saturates is True  # declared, although its derivation says can_die
+    assert clipped.can_die is True  # not declared: phi' = 0 for |h| > 2
+    np.testing.assert_array_equal(clipped.derivative(np.array([-3.0, 1.9, 2.5])), [0.0, 1.0, 0.0])
     # a subclass of a built-in gets its own name but keeps what it inherits from the built-in
     assert (MyReLU.name, MyReLU.display_name, MyReLU.can_die) == ("myrelu", "MyReLU", True)
     assert nn.ReLU.name == "relu"
-
-
-def test_tanh_saturation_mask_is_abs_above_0_97():
-    assert nn.Tanh.SATURATION == 0.97
-    out = np.array([-1.0, -0.975, -0.97, -0.5, 0.0, 0.9699, 0.97, 0.9701, 1.0], dtype=np.float32)
-    expected = [True, True, False, False, False, False, False, True, True]
-    np.testing.assert_array_equal(nn.Tanh().saturated(out), expected)
-    grid = np.tanh(np.linspace(-4, 4, 401)).reshape(1, 401)
-    mask = nn.Tanh().saturated(grid)
-    assert mask.shape == grid.shape
-    # where the mask holds, the local derivative 1 - tanh^2 is below 0.06, and only there
-    np.testing.assert_array_equal(mask, 1 - grid**2 < 1 - 0.97**2)
-    assert np.all(1 - grid[mask] ** 2 < 0.06)
-
-
-def test_sigmoid_saturation_mask_is_within_0_03_of_either_end():
-    assert nn.Sigmoid.SATURATION == 0.03
-    out = np.array([0.0, 0.0299, 0.03, 0.5, 0.97, 0.9701, 1.0])
-    np.testing.assert_array_equal(nn.Sigmoid().saturated(out), [True, True, False, False, False, True, True])
-    grid = 1 / (1 + np.exp(-np.linspace(-8, 8, 321)))
-    mask = nn.Sigmoid().saturated(grid)
-    assert np.all(grid[mask] * (1 - grid[mask]) < 0.03)
-    assert mask.sum() > 0 and not mask.all()
 
 
 def test_activation_table_and_make_activation():

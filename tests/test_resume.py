@@ -1,11 +1,17 @@
 """Training interrupted after epoch k and resumed from a checkpoint is bit-identical to training
-without interruption: model (with BatchNorm buffers), Adam state, StepLR, epoch and RNG state."""
+without interruption: model (with BatchNorm buffers), Adam state, StepLR, epoch and RNG state; and
+``experiments.run`` resumes only the configuration that wrote the checkpoint, its first record
+describing the loaded model."""
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 import tinynet as tn
-from tinynet import nn, optim
+from tinynet import experiments, nn, optim
+from tinynet.experiments import Config, Dataset
+from tinynet.training import ConfigMismatchError
 
 EPOCHS, BATCH = 4, 16
 DATA_RNG = np.random.default_rng(123)
@@ -106,3 +112,93 @@ def test_resume_without_rng_state_diverges(tmp_path):
     for _ in range(1, EPOCHS):
         train_epoch(model, opt, scheduler)
     assert not np.array_equal(model.state_dict()["0.weight"], uninterrupted["0.weight"])
+
+
+# ---------------------------------------------------------------- experiments.run: the one run
+def _blobs() -> Dataset:
+    rng = np.random.default_rng(3)
+    centres = 3 * rng.standard_normal((3, 6))
+    y = rng.integers(0, 3, 150)
+    x = (centres[y] + rng.standard_normal((150, 6))).astype(np.float32)
+    return Dataset("blobs", x[:120], y[:120], x[120:], y[120:])
+
+
+BLOBS = _blobs()
+BASE = Config(depth=2, width=8, epochs=1, batch_size=16, lr=0.05, probe_size=32)
+
+
+def _run(config, **kwargs):
+    return experiments.run(config, progress=False, log=lambda line: None, dataset=BLOBS, **kwargs)
+
+
+def test_run_resume_is_bit_identical_and_first_record_is_the_loaded_model(tmp_path):
+    path = tmp_path / "run.npz"
+    straight = _run(replace(BASE, epochs=3))
+    first = _run(BASE, checkpoint=path)
+    resumed = _run(replace(BASE, epochs=3), resume=path)
+    for (name, a), (_, b) in zip(
+        straight.model.named_parameters(), resumed.model.named_parameters(), strict=True
+    ):
+        assert np.array_equal(a.data, b.data), name
+    assert resumed.fit.step_losses == straight.fit.step_losses
+    assert resumed.fit.history == [
+        {**h, "seconds": r["seconds"]} for h, r in zip(straight.fit.history, resumed.fit.history, strict=True)
+    ]
+    steps = 8  # 120 examples in batches of 16
+    loaded = resumed.monitor.history[0]
+    checkpointed = first.monitor.history[-1]  # the same weights, recorded by the first run
+    assert loaded["step"] == checkpointed["step"] == steps
+    assert loaded["loss"] == checkpointed["loss"] and loaded["accuracy"] == checkpointed["accuracy"]
+    fresh = first.monitor.history[0]
+    assert fresh["step"] == 0 and loaded["loss"] != fresh["loss"]
+    assert [r["step"] for r in resumed.monitor.history] == [steps, 2 * steps, 3 * steps]
+    assert "Findings at step 8:" in resumed.report() and "at initialization" not in resumed.report()
+    saved = tn.load(path)["model"]
+    assert sorted(resumed.initial_state) == sorted(saved)  # the state it started from: the loaded one
+    for name, value in saved.items():
+        np.testing.assert_array_equal(resumed.initial_state[name], value, err_msg=name)
+
+
+def test_run_resume_refuses_another_configuration(tmp_path):
+    path = tmp_path / "run.npz"
+    _run(BASE, checkpoint=path)
+    with pytest.raises(ConfigMismatchError) as info:
+        _run(replace(BASE, init="he", seed=4, epochs=2), resume=path)
+    text = str(info.value)
+    assert "init: checkpoint 'xavier', this run 'he'" in text
+    assert "seed: checkpoint 0, this run 4" in text
+    assert [m[0] for m in info.value.mismatches] == ["init", "seed"]  # not epochs
+    # the optimizer's defaults count as what they stand for: lr None on SGD is 0.02, momentum 0.9
+    _run(replace(BASE, epochs=2), resume=path)
+    default_lr = replace(BASE, lr=None)
+    _run(default_lr, checkpoint=path)
+    _run(replace(default_lr, lr=0.02, momentum=0.9, epochs=2), resume=path)
+    with pytest.raises(ConfigMismatchError, match=r"momentum: checkpoint 0\.9, this run 0\.5"):
+        _run(replace(default_lr, momentum=0.5), resume=path)
+
+
+def test_run_force_resumes_with_a_warning_line(tmp_path):
+    path = tmp_path / "run.npz"
+    _run(BASE, checkpoint=path)
+    lines = []
+    result = experiments.run(replace(BASE, init="he", epochs=2), progress=False, log=lines.append,
+                             dataset=BLOBS, resume=path, force=True)  # fmt: skip
+    assert lines[0].startswith("warning: checkpoint")
+    assert "init: checkpoint 'xavier', this run 'he'" in lines[0]
+    assert lines[1].startswith("epoch 2/2") and result.fit.steps == 16
+    with pytest.warns(UserWarning, match="init: checkpoint 'xavier', this run 'he'"):
+        experiments.run(replace(BASE, init="he", epochs=2), quiet=True, dataset=BLOBS, resume=path,
+                        force=True)  # fmt: skip
+
+
+def test_run_refuses_a_checkpoint_without_configuration(tmp_path):
+    path = tmp_path / "plain.npz"
+    model = experiments.build_mlp(6, 3, depth=2, width=8, rng=0)
+    tn.training.fit(model, optim.SGD(model.parameters(), lr=0.05), (BLOBS.x_train, BLOBS.y_train),
+                    epochs=1, progress=False, verbose=False, checkpoint=path)  # fmt: skip
+    with pytest.raises(ConfigMismatchError, match="stores no run configuration"):
+        _run(replace(BASE, epochs=2), resume=path)
+    lines = []
+    experiments.run(replace(BASE, epochs=2), progress=False, log=lines.append, dataset=BLOBS,
+                    resume=path, force=True)  # fmt: skip
+    assert "stores no run configuration" in lines[0]

@@ -10,7 +10,16 @@ import pytest
 import tinynet as tn
 from tinynet import nn, optim
 from tinynet.diagnostics import Monitor
-from tinynet.training import DivergenceError, evaluate, fit
+from tinynet.training import (
+    CHECKPOINT_FORMAT,
+    ConfigMismatchError,
+    DivergenceError,
+    check_config,
+    config_mismatches,
+    evaluate,
+    fit,
+    read_checkpoint,
+)
 
 RNG = np.random.default_rng(11)
 CENTRES = 3.0 * RNG.standard_normal((3, 8))
@@ -131,6 +140,7 @@ def test_resume_is_bit_identical(tmp_path):
     for (name, a), (_, b) in pairs:
         assert np.array_equal(a.data, b.data), name
     assert rest.steps == full.steps
+    assert rest.step_losses == full.step_losses and len(rest.step_losses) == full.steps
     assert [h["epoch"] for h in rest.history] == [1, 2, 3]
     assert rest.history[-1]["test_loss"] == full.history[-1]["test_loss"]
     assert rest.history[-1]["lr"] == pytest.approx(0.01 * 0.5**3)
@@ -168,3 +178,107 @@ def test_zero_epochs_trains_nothing():
     result = fit(model, optim.SGD(model.parameters(), lr=0.1), TRAIN, epochs=0, progress=False)
     assert result.steps == 0 and result.history == []
     assert all(np.array_equal(a, p.data) for a, p in zip(before, model.parameters(), strict=True))
+
+
+def test_step_losses_one_per_step_and_their_epoch_means_are_the_history():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    result = fit(model, opt, TRAIN, epochs=2, batch_size=32, progress=False, verbose=False, rng=0)
+    per_epoch = math.ceil(180 / 32)
+    assert len(result.step_losses) == result.steps == 2 * per_epoch
+    sizes = np.array([32] * (per_epoch - 1) + [180 - 32 * (per_epoch - 1)])
+    for e, entry in enumerate(result.history):
+        losses = np.array(result.step_losses[e * per_epoch : (e + 1) * per_epoch])
+        assert entry["train_loss"] == pytest.approx(float(losses @ sizes) / 180, rel=1e-12)
+    assert result.to_dict()["step_losses"] == result.step_losses
+
+
+def test_step_loss_is_the_batch_loss_before_the_update():
+    model = _model()
+    before, _ = evaluate(model, *TRAIN)  # one batch of all 180 examples: its mean loss
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    result = fit(model, opt, TRAIN, epochs=3, batch_size=180, progress=False, verbose=False, rng=0)
+    assert result.step_losses[0] == pytest.approx(before, rel=1e-5)
+    assert [h["train_loss"] for h in result.history] == pytest.approx(result.step_losses, rel=1e-12)
+    assert result.step_losses[2] < result.step_losses[0]
+
+
+def test_divergence_keeps_only_the_losses_of_steps_taken():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=1e6)
+    result = fit(model, opt, TRAIN, epochs=5, batch_size=16, progress=False, verbose=False, rng=0)
+    assert result.diverged and len(result.step_losses) == result.steps == result.divergence.step - 1
+    assert all(math.isfinite(v) for v in result.step_losses)
+
+
+CONFIG = {"init": "xavier", "lr": 0.01, "depth": 1, "epochs": 1}
+
+
+def test_checkpoint_stores_config_and_step_losses(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    result = fit(model, opt, TRAIN, epochs=2, batch_size=64, progress=False, verbose=False, rng=0,
+                 checkpoint=path, config=CONFIG)  # fmt: skip
+    ckpt = read_checkpoint(path)
+    assert ckpt.format == CHECKPOINT_FORMAT == "tinynet-fit-2"
+    assert ckpt.config == CONFIG and ckpt.epoch == 2 and ckpt.step == result.steps == 6
+    assert ckpt.step_losses == result.step_losses
+    for name, value in model.state_dict().items():
+        assert np.array_equal(ckpt.model_state[name], value), name
+    assert check_config(ckpt, {**CONFIG, "epochs": 5}, ["init", "lr", "depth"]) is None
+
+
+def test_config_mismatch_names_each_key_with_both_values(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    model = _model()
+    fit(model, optim.SGD(model.parameters(), lr=0.1), TRAIN, epochs=1, progress=False, verbose=False,
+        rng=0, checkpoint=path, config=CONFIG)  # fmt: skip
+    ckpt = read_checkpoint(path)
+    given = {**CONFIG, "init": "he", "depth": 3, "epochs": 9}
+    assert config_mismatches(ckpt.config, given, ["init", "lr", "depth"]) == [
+        ("init", "xavier", "he"), ("depth", 1, 3)
+    ]  # fmt: skip
+    with pytest.raises(ConfigMismatchError) as info:
+        check_config(ckpt, given, ["init", "lr", "depth"])
+    assert isinstance(info.value, ValueError)
+    text = str(info.value)
+    assert "init: checkpoint 'xavier', this run 'he'" in text and "depth: checkpoint 1, this run 3" in text
+    assert "epochs" not in text and "force=True" in text
+    assert info.value.describe("command line").endswith("depth: checkpoint 1, command line 3")
+    forced = check_config(ckpt, given, ["init", "lr", "depth"], force=True)
+    assert isinstance(forced, ConfigMismatchError) and forced.mismatches == info.value.mismatches
+
+
+def test_checkpoint_without_config_is_refused_unless_forced(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    model = _model()
+    fit(model, optim.SGD(model.parameters(), lr=0.1), TRAIN, epochs=1, progress=False, verbose=False,
+        rng=0, checkpoint=path)  # fmt: skip
+    ckpt = read_checkpoint(path)
+    assert ckpt.config is None
+    with pytest.raises(ConfigMismatchError, match="stores no run configuration"):
+        check_config(ckpt, CONFIG, ["init"])
+    assert check_config(ckpt, CONFIG, ["init"], force=True).stored is None
+
+
+def test_format_1_checkpoint_still_resumes(tmp_path):
+    """Version 1 stored neither configuration nor step losses: its steps get NaN placeholders."""
+    path = tmp_path / "ckpt.npz"
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    first = fit(model, opt, TRAIN, epochs=1, batch_size=64, progress=False, verbose=False, rng=0,
+                checkpoint=path)  # fmt: skip
+    state = tn.load(path)
+    del state["step_losses"]
+    state["format"] = "tinynet-fit-1"
+    tn.save(state, path)
+    ckpt = read_checkpoint(path)
+    assert ckpt.format == "tinynet-fit-1" and ckpt.config is None
+    assert len(ckpt.step_losses) == first.steps == 3 and all(math.isnan(v) for v in ckpt.step_losses)
+    model = _model(5)
+    rest = fit(model, optim.SGD(model.parameters(), lr=0.1), TRAIN, epochs=2, batch_size=64,
+               progress=False, verbose=False, resume=path)  # fmt: skip
+    assert rest.steps == 6 and len(rest.step_losses) == 6
+    assert all(math.isfinite(v) for v in rest.step_losses[3:])
+    assert rest.to_dict()["step_losses"][:3] == [None, None, None]

@@ -5,7 +5,7 @@ severe first. The thresholds are the module constants of this file (``docs/diagn
 them with the findings they trigger).
 
 Activations are described by their own declarations: the name in a finding is the activation's
-``display_name`` and the saturation rule is read off its ``saturated()`` mask. A record is plain data
+``display_name`` and the saturation rule quoted is its ``saturation_rule``. A record is plain data
 that only holds each activation's ``kind`` (its ``name``), so :func:`find_problems` takes the
 observed activation modules by kind (the Monitor passes its own); a kind without a module falls back
 to the built-in of that name in :data:`tinynet.nn.activation.ACTIVATIONS`, if there is one.
@@ -25,9 +25,10 @@ from ..nn.activation import ACTIVATIONS, Activation, make_activation
 
 __all__ = [
     "DEAD_WARN",
+    "FLOW_STEP",
     "FLOW_WARN",
-    "LOSS_MARGIN",
-    "LOSS_SCALE",
+    "LOSS_CONFIDENT",
+    "LOSS_TOLERANCE",
     "PARTIAL_SYMMETRY",
     "SATURATION_WARN",
     "STD_RATIO_WARN",
@@ -41,15 +42,20 @@ __all__ = [
 SATURATION_WARN = 0.2
 #: an activation layer that can die with more than this share of dead units is named
 DEAD_WARN = 0.1
-#: gradient flow (first/last) below 1/FLOW_WARN is vanishing, above FLOW_WARN exploding
+#: gradient flow (back-propagated signal, first/last hidden layer) below 1/FLOW_WARN is vanishing,
+#: above FLOW_WARN exploding
 FLOW_WARN = 100.0
+#: a vanishing (exploding) finding names the layer where the signal has fallen (risen) this much
+#: relative to the last hidden layer
+FLOW_STEP = 10.0
 #: last hidden activation std below 1/STD_RATIO_WARN or above STD_RATIO_WARN times the first
 STD_RATIO_WARN = 10.0
 #: a layer with fewer distinct units than this share of its units is partially symmetric
 PARTIAL_SYMMETRY = 0.5
-#: an initial loss above LOSS_SCALE * ln C + LOSS_MARGIN starts confidently wrong
-LOSS_SCALE = 1.5
-LOSS_MARGIN = 0.5
+#: an initial loss within this relative distance of ln C is "≈ ln C" (uniform guessing)
+LOSS_TOLERANCE = 0.05
+#: an initial loss of LOSS_CONFIDENT * ln C or more starts "confidently wrong"
+LOSS_CONFIDENT = 2.0
 #: median log10 update:data ratio above UPDATE_HIGH (too fast) or below UPDATE_LOW (too slow)
 UPDATE_HIGH = -1.0
 UPDATE_LOW = -5.0
@@ -73,11 +79,13 @@ def find_problems(
     """Name what one Monitor record shows, in plain words, most severe first.
 
     Looks for: symmetry (layers with 1 distinct unit, or fewer than half their units distinct);
-    weight gradients that are exactly zero; vanishing or exploding gradient flow (first/last ratio
-    below 1/100 or above 100); saturated units of activations that saturate (over 20% of a layer);
-    dead units of activations that can die (over 10% of a layer); activation std shrinking or
-    growing over 10× from the first to the last hidden layer; at step 0, the initial loss against
-    ``ln C``; update:data ratios above 10⁻¹ or below 10⁻⁵. Says so when it finds none of these.
+    weight gradients that are exactly zero; vanishing or exploding gradients (``gradient_flow``, the
+    back-propagated signal at the first over the last hidden layer, below 1/100 or above 100, naming
+    the layer where it has fallen or risen 10×); saturated units of activations that saturate (over
+    20% of a layer); dead units of activations that can die (over 10% of a layer); activation std
+    shrinking or growing over 10× from the first to the last hidden layer; at step 0, the initial
+    loss against ``ln C`` (within 5%, or how far above with the logits' std); update:data ratios
+    above 10⁻¹ or below 10⁻⁵. Says so when it finds none of these.
 
     ``activations`` maps an activation kind of the record (``record["modules"][i]["kind"]``) to the
     module that produced it; it supplies the display name and the saturation rule.
@@ -91,7 +99,7 @@ def find_problems(
     found += _activation_std(record)
     found += _initial_loss(record)
     found += _updates(record)
-    if all(f.kind == "initial-loss-ok" for f in found):
+    if all(f.kind in ("initial-loss-ok", "initial-loss-low") for f in found):
         found.append(
             Finding(
                 "healthy",
@@ -171,17 +179,45 @@ def _gradients(record: dict[str, Any]) -> list[Finding]:
     elif zero:
         text = f"{_layer_list(zero)}: weight gradient exactly 0 — cannot learn"
         found.append(Finding("zero-gradient", text))
-    flow = record["gradient_flow"]
-    if flow is not None and 0 < flow < 1.0 / FLOW_WARN:
-        falls = format_ratio(1.0 / flow)
-        text = f"gradient norm falls {falls} from last to first layer (vanishing)"
-        found.append(Finding("vanishing", text))
-    elif flow is not None and flow > FLOW_WARN:
-        text = f"gradient norm grows {format_ratio(flow)} from last to first layer (exploding)"
-        found.append(Finding("exploding", text))
-    elif flow == 0 and len(zero) < len(layers):
-        found.append(Finding("vanishing", "no gradient reaches the first layer (vanishing)"))
-    return found
+    return found + _flow(record)
+
+
+def _signal_step(layers: list[dict[str, Any]], falls: bool) -> int | None:
+    """The highest-numbered layer before the last hidden one whose back-propagated signal is
+    FLOW_STEP times smaller (``falls``) or larger than the last hidden layer's."""
+    reference = layers[-2].get("out_grad_std")
+    if not reference:
+        return None
+    for row in reversed(layers[:-2]):
+        value = row.get("out_grad_std")
+        if value is not None and (value * FLOW_STEP < reference if falls else value > FLOW_STEP * reference):
+            return int(row["layer"])
+    return None
+
+
+def _flow(record: dict[str, Any]) -> list[Finding]:
+    """Vanishing or exploding gradients, from the back-propagated signal ratio ``gradient_flow``."""
+    flow, layers = record.get("gradient_flow"), record["layers"]
+    if flow is None or len(layers) < 2:
+        return []
+    first, last = layers[0]["layer"], layers[-2]["layer"]
+    span = f"from layer {last} (last hidden) to layer {first}"
+    what = "the back-propagated signal (∇pre std)"
+    if flow == 0:
+        text = f"no back-propagated signal reaches layer {first}: gradients vanish toward the input"
+        return [Finding("vanishing", text, first)]
+    if flow < 1.0 / FLOW_WARN or flow > FLOW_WARN:
+        falls = flow < 1.0
+        step = _signal_step(layers, falls)
+        ratio = format_ratio(1.0 / flow if falls else flow)
+        text = (
+            f"gradients {'vanish' if falls else 'explode'} toward the input: {what} "
+            f"{'falls' if falls else 'grows'} {ratio} {span}"
+        )
+        if step is not None and step != first:
+            text += f", {format_ratio(FLOW_STEP)} already by layer {step}"
+        return [Finding("vanishing" if falls else "exploding", text, step)]
+    return []
 
 
 def _observed(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -236,7 +272,7 @@ def _dead(record: dict[str, Any], known: ActivationLookup) -> list[Finding]:
     names = "/".join(sorted({known.display(m["kind"]) for m in dead}))
     where = "every layer" if len(dead) == len(rows) > 1 else _layer_list(m["layer"] for m in dead)
     text = (
-        f"{100 * _weighted(rows, 'dead', True):.0f}% of {names} units are dead (≤ 0 on every probe "
+        f"{100 * _weighted(rows, 'dead', True):.0f}% of {names} units are dead (φ' = 0 on every probe "
         f"example) — {where} over {100 * DEAD_WARN:.0f}%, worst layer {worst['layer']} at "
         f"{100 * worst['dead']:.0f}%; they pass no gradient"
     )
@@ -278,14 +314,25 @@ def _initial_loss(record: dict[str, Any]) -> list[Finding]:
         return []
     if not math.isfinite(loss):
         return [Finding("initial-loss", f"initial loss is {loss}: the forward pass overflows")]
-    if loss > LOSS_SCALE * ln_c + LOSS_MARGIN:
+    off = loss / ln_c - 1.0
+    if abs(off) <= LOSS_TOLERANCE:
+        text = f"initial loss {loss:.3g} ≈ ln({c}) = {ln_c:.3g}, as for uniform guessing"
+        return [Finding("initial-loss-ok", text)]
+    logit_std = record.get("logit_std")
+    spread = "" if logit_std is None else f" (std {format_number(logit_std)} on the probe)"
+    if off > 0:
         text = (
-            f"initial loss {loss:.3g} vs ln({c}) = {ln_c:.3g} for uniform guessing: the network "
-            "starts confidently wrong (output weights too large)"
+            f"initial loss {loss:.3g} is {100 * off:.0f}% above ln({c}) = {ln_c:.3g} (uniform guessing): "
+            f"the logits start large{spread}"
         )
+        if loss >= LOSS_CONFIDENT * ln_c:
+            text += ", the network starts confidently wrong"
         return [Finding("initial-loss", text)]
-    text = f"initial loss {loss:.3g} ≈ ln({c}) = {ln_c:.3g}, as for uniform guessing"
-    return [Finding("initial-loss-ok", text)]
+    text = (
+        f"initial loss {loss:.3g} is {-100 * off:.0f}% below ln({c}) = {ln_c:.3g} (uniform guessing): "
+        f"the logits{spread} already favour the right classes (a trained model?)"
+    )
+    return [Finding("initial-loss-low", text)]
 
 
 def _updates(record: dict[str, Any]) -> list[Finding]:

@@ -1,6 +1,6 @@
 """The array figures behind the Monitor: symmetry of a weight (distinct units, largest cosine,
-numerical rank), saturated and dead shares of an activation's output, the update:data ratio, the
-gradient-flow ratio and histogram binning.
+numerical rank), saturated and dead shares read off an activation's derivative at its inputs, the
+update:data ratio, the gradient-flow ratio and histogram binning.
 
 Each function takes plain arrays (numpy arrays or Tensors) and returns plain numbers, so it can be
 used and tested without a Monitor.
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_choice, check_real
-from ..nn.activation import ACTIVATIONS, Activation, make_activation
+from ..nn.activation import ACTIVATIONS, SATURATION_FACTOR, Activation, make_activation
 from ..tensor import Tensor
 
 __all__ = [
@@ -156,49 +156,85 @@ def numerical_rank(weight: Any) -> int:
 
 
 # ------------------------------------------------------------------------------------ activations
-def _saturating(kind: str | Activation) -> Activation:
-    """The activation whose ``saturated()`` mask :func:`saturation_fraction` applies."""
-    if isinstance(kind, Activation):
-        if not kind.saturates:
-            raise ValueError(f"saturation_fraction: {type(kind).__name__} does not declare saturates = True")
-        return kind
-    names = [name for name, cls in ACTIVATIONS.items() if cls.saturates]
-    return make_activation(check_choice("saturation_fraction", "kind", kind, names))
+def _declaring(owner: str, activation: str | Activation, declaration: str) -> Activation:
+    """The activation (an instance, or a built-in by name) that declares ``declaration`` True."""
+    if isinstance(activation, Activation):
+        if not getattr(activation, declaration):
+            raise ValueError(
+                f"{owner}: activation must declare {declaration} = True, got {type(activation).__name__}"
+            )
+        return activation
+    names = [name for name, cls in ACTIVATIONS.items() if getattr(cls, declaration) is True]
+    return make_activation(check_choice(owner, "activation", activation, names))
 
 
-def saturation_fraction(activations: Any, kind: str | Activation) -> float:
-    """Fraction of saturated outputs of a saturating activation: ``mean(act.saturated(a))``.
+def _slopes(owner: str, pre_activations: Any, activation: Activation) -> np.ndarray:
+    """``|φ'(h)|`` of the activation at its inputs, as float64 of the inputs' shape."""
+    h = array_of(pre_activations)
+    slopes = np.abs(np.asarray(activation.derivative(h), dtype=np.float64))
+    if slopes.shape != h.shape:
+        raise ValueError(
+            f"{owner}: {type(activation).__name__}.derivative must return the shape of its input "
+            f"{h.shape}, got {slopes.shape}"
+        )
+    return slopes
 
-    ``kind`` is the name of a built-in activation that declares ``saturates = True`` (``"tanh"``:
-    ``|a| > 0.97``, where ``1 - a² < 0.06``; ``"sigmoid"``: ``a < 0.03`` or ``a > 0.97``, where
-    ``a (1 - a) < 0.03``) or any ``nn.Activation`` instance that declares it. The local gradient
-    there is nearly zero, so little signal flows back. An empty array gives 0.
+
+def saturation_fraction(pre_activations: Any, activation: str | Activation) -> float:
+    """Share of saturated inputs h of an activation φ: ``mean(|φ'(h)| < SATURATION_FACTOR · max|φ'|)``.
+
+    ``SATURATION_FACTOR`` = 1 - 0.97² ≈ 0.059 (:data:`tinynet.nn.activation.SATURATION_FACTOR`) and
+    max|φ'| is the activation's ``max_derivative``; there the gradient on its way back is multiplied
+    by less than 6% of the activation's best slope. For tanh this is exactly ``|tanh(h)| > 0.97``,
+    for sigmoid an output below 0.015 or above 0.985.
+
+    Parameters
+    ----------
+    pre_activations
+        The activation's inputs h, any shape (array or Tensor); an empty array gives 0.
+    activation
+        An ``nn.Activation`` that declares ``saturates = True``, or the name of such a built-in
+        (``"tanh"``, ``"sigmoid"``).
 
     Raises
     ------
     TypeError
-        If ``kind`` is neither a string nor an ``nn.Activation``.
+        If ``activation`` is neither a string nor an ``nn.Activation``.
     ValueError
-        If ``kind`` names no saturating activation, or the activation does not saturate.
+        If ``activation`` names no saturating built-in, or does not declare ``saturates = True``.
     """
-    activation = _saturating(kind)
-    a = array_of(activations)
-    return float(np.mean(activation.saturated(a))) if a.size else 0.0
-
-
-def dead_fraction(activations: Any) -> float:
-    """Fraction of units that are ``<= 0`` on every example of the batch.
-
-    ``activations`` has shape ``(N, ...)``; a unit is one position of the trailing dimensions. A
-    dead ReLU unit passes no gradient to its weights for any of these examples.
-    """
-    a = array_of(activations)
-    if a.ndim == 0 or a.shape[0] == 0:
+    act = _declaring("saturation_fraction", activation, "saturates")
+    slopes = _slopes("saturation_fraction", pre_activations, act)
+    if slopes.size == 0:
         return 0.0
-    flat = a.reshape(a.shape[0], -1)
+    return float(np.mean(slopes < SATURATION_FACTOR * act.max_derivative))
+
+
+def dead_fraction(pre_activations: Any, activation: str | Activation = "relu") -> float:
+    """Share of units whose slope ``φ'(h)`` is exactly 0 on every example of the batch.
+
+    ``pre_activations`` holds the activation's inputs h, shape ``(N, ...)``; a unit is one position
+    of the trailing dimensions. No gradient passes a dead unit for any of these examples, so the
+    weights in front of it do not learn from them. For ReLU a unit is dead when ``h <= 0`` on every
+    example; a unit of ELU, SELU or GELU with negative inputs still passes gradient (those declare
+    ``can_die = False``). An empty batch gives 0.
+
+    Raises
+    ------
+    TypeError
+        If ``activation`` is neither a string nor an ``nn.Activation``.
+    ValueError
+        If ``activation`` names no built-in that can die (``"relu"``), or does not declare
+        ``can_die = True``.
+    """
+    act = _declaring("dead_fraction", activation, "can_die")
+    slopes = _slopes("dead_fraction", pre_activations, act)
+    if slopes.ndim == 0 or slopes.shape[0] == 0:
+        return 0.0
+    flat = slopes.reshape(slopes.shape[0], -1)
     if flat.shape[1] == 0:
         return 0.0
-    return float(np.mean(np.all(flat <= 0, axis=0)))
+    return float(np.mean(np.all(flat == 0, axis=0)))
 
 
 # ---------------------------------------------------------------------------------------- training
@@ -217,14 +253,20 @@ def update_ratio(before: Any, after: Any) -> float | None:
     return math.log10(change / spread)
 
 
-def gradient_flow(first_norm: float, last_norm: float) -> float | None:
-    """``first_norm / last_norm``: below 1, gradients shrink on their way back to the first layer.
+def gradient_flow(first: float | None, last: float | None) -> float | None:
+    """``first / last``, the ratio of a gradient figure at the first layer to the same figure at a
+    later one: below 1, gradients shrink on their way back to the first layer.
 
-    None when the last layer's gradient norm is zero or either norm is not finite.
+    The Monitor's ``gradient_flow`` passes ``std(dL/d out_first)`` and ``std(dL/d out_last)``, the
+    back-propagated signal at the first and the last hidden weight layer; its ``weight_grad_ratio``
+    passes the weight-gradient norms of the first and the last layer. None when either figure is
+    None or not finite, or ``last`` is not positive; 0 when no gradient reaches the first layer.
     """
-    if not (math.isfinite(first_norm) and math.isfinite(last_norm)) or last_norm <= 0:
+    if first is None or last is None or not (math.isfinite(first) and math.isfinite(last)):
         return None
-    return first_norm / last_norm
+    if last <= 0:
+        return None
+    return first / last
 
 
 def histogram(

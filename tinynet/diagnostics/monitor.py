@@ -5,17 +5,21 @@ the modules it observes apart by declaration, never by class name:
 
 - a *layer* is a module that declares its fans and owns a weight (:func:`tinynet.init.model.is_layer`);
 - an *activation* is an ``nn.Activation``; its ``name`` is the record's ``kind``, ``saturates`` /
-  ``can_die`` say whether saturated or dead units are measured (with its own ``saturated()`` mask),
-  and ``output_range`` fixes its histogram range.
+  ``can_die`` say whether saturated or dead units are measured (from its own ``derivative`` at the
+  inputs the hook sees), and ``output_range`` fixes its histogram range.
 
 On a fixed *probe* batch it records, at initialization and every ``every`` optimizer steps:
 
 - per module: mean and std of each layer's output (pre-activation) and each activation's output, the
-  saturated share (activations that saturate), the dead share (activations that can die: units
-  ``<= 0`` on every probe example) and the std of ``dL/d(output)``;
-- per layer: weight-gradient norm and std, the grad:data ratio ``std(g) / std(W)``, symmetry
-  (distinct units, maximum pairwise cosine similarity of units, numerical rank);
-- per model: gradient flow ``||dL/dW_first|| / ||dL/dW_last||`` and the probe loss against ``ln C``.
+  saturated share (activations that saturate: inputs with ``|φ'(h)| < SATURATION_FACTOR · max|φ'|``),
+  the dead share (activations that can die: units with ``φ'(h) = 0`` on every probe example) and the
+  std of ``dL/d(output)``;
+- per layer: the back-propagated signal ``out_grad_std = std(dL/d out)`` at the layer's output,
+  weight-gradient norm and std, the grad:data ratio ``std(g) / std(W)``, symmetry (distinct units,
+  maximum pairwise cosine similarity of units, numerical rank);
+- per model: gradient flow ``std(dL/d out_first) / std(dL/d out_last)`` (first and last hidden
+  weight layer), the weight-gradient ratio ``||dL/dW_first|| / ||dL/dW_last||``, the std of the
+  model's output (``logit_std``) and the probe loss against ``ln C``.
 
 After every optimizer step (:meth:`Monitor.on_step`) it also records the update:data ratio
 ``log10(std(ΔW) / std(W))`` of each weight. :meth:`Monitor.table` renders a text table,
@@ -175,6 +179,7 @@ class Monitor:
         ]
         self._capturing = False
         self._outputs: dict[str, Tensor] = {}
+        self._inputs: dict[str, np.ndarray] = {}
         self._handles = [t.module.register_forward_hook(self._hook_for(t.name)) for t in self.tracked]
         self._previous = self._snapshot()
         if record_init:
@@ -196,8 +201,12 @@ class Monitor:
 
     def _hook_for(self, name: str) -> Callable[[Any, Any, Any], None]:
         def hook(module: Any, inputs: Any, output: Any) -> None:
-            if self._capturing and isinstance(output, Tensor):
+            if not self._capturing:
+                return
+            if isinstance(output, Tensor):
                 self._outputs[name] = output
+            if isinstance(module, Activation) and inputs:
+                self._inputs[name] = array_of(inputs[0])  # h, where the derivative is read
 
         return hook
 
@@ -252,6 +261,7 @@ class Monitor:
             p.grad = None
         was_training = getattr(self.model, "training", False)
         self._outputs = {}
+        self._inputs = {}
         self._capturing = True
         try:
             if hasattr(self.model, "eval"):
@@ -281,8 +291,18 @@ class Monitor:
         """Run the probe and append one record to :attr:`history` (also returned).
 
         A record is a JSON-ready dict: ``step``, ``loss``, ``accuracy``, ``n_classes``,
-        ``ln_classes``, ``modules`` (one dict per observed module), ``layers`` (one dict per layer)
-        and ``gradient_flow``. Figures that cannot be computed are None.
+        ``ln_classes``, ``logit_std`` (std of the model's output on the probe), ``gradient_flow``,
+        ``weight_grad_ratio``, ``modules`` (one dict per observed module) and ``layers`` (one dict per
+        layer, with ``out_grad_std``). Figures that cannot be computed are None.
+
+        ``gradient_flow = std(dL/d out_first) / std(dL/d out_last)``, where ``out_l`` is the output
+        (pre-activation) of weight layer l, ``out_first`` the first layer's and ``out_last`` the last
+        hidden layer's (the one before the output layer), both over every probe element: below 1 the
+        back-propagated signal shrinks toward the input (vanishing), above 1 it grows (exploding).
+        None with fewer than two weight layers, without targets, or when a std is not finite or the
+        last one is 0. ``weight_grad_ratio = ||dL/dW_first|| / ||dL/dW_last||`` (first and output
+        layer) is the older figure, which cannot see vanishing: a weight gradient is the layer's
+        input times the back-propagated signal, so forward and backward decay cancel in it.
         """
         step = self.step if step is None else int(step)
         output, loss, grads = self._probe_pass()
@@ -298,27 +318,32 @@ class Monitor:
                 ),
                 None,
             )
+        pre = {m["layer"]: m for m in modules if m["role"] == "layer"}
+        for row in layers:
+            row["out_grad_std"] = pre[row["layer"]]["grad_std"] if row["layer"] in pre else None
         n_classes = int(output.shape[-1]) if output is not None and output.ndim >= 1 else None
         accuracy = None
         if output is not None and self.targets is not None and output.ndim == 2 and self.targets.ndim == 1:
             accuracy = float(np.mean(output.data.argmax(axis=1) == self.targets))
         loss_value = None if loss is None else float(loss.data)
-        first = layers[0]["weight_grad_norm"] if layers else None
-        last = layers[-1]["weight_grad_norm"] if layers else None
-        flow = None
-        if first is not None and last is not None and len(layers) > 1:
-            flow = gradient_flow(first, last)
+        flow = ratio = None
+        if len(layers) > 1:
+            flow = gradient_flow(layers[0]["out_grad_std"], layers[-2]["out_grad_std"])
+            ratio = gradient_flow(layers[0]["weight_grad_norm"], layers[-1]["weight_grad_norm"])
         record = {
             "step": step,
             "loss": loss_value,
             "accuracy": accuracy,
             "n_classes": n_classes,
             "ln_classes": math.log(n_classes) if n_classes and n_classes > 1 else None,
+            "logit_std": None if output is None else std_of(output.data),
             "gradient_flow": flow,
+            "weight_grad_ratio": ratio,
             "modules": modules,
             "layers": layers,
         }
         self._outputs = {}
+        self._inputs = {}
         self.history.append(record)
         self.histograms[step] = hist
         return record
@@ -344,10 +369,11 @@ class Monitor:
         row.update(shape=list(a.shape), mean=mean_of(a), std=std_of(a))
         value_range = None
         if t.role == "activation":
-            if t.module.saturates:
-                row["saturated"] = saturation_fraction(a, t.module)
-            if t.module.can_die:
-                row["dead"] = dead_fraction(a)
+            h = self._inputs.get(t.name)
+            if h is not None and t.module.saturates:
+                row["saturated"] = saturation_fraction(h, t.module)
+            if h is not None and t.module.can_die:
+                row["dead"] = dead_fraction(h, t.module)
             value_range = t.module.output_range
         entry = {"values": histogram(a, self.bins, value_range), "grads": None}
         if out.grad is not None:
@@ -393,8 +419,9 @@ class Monitor:
                 row["grad_data"] = g_std / w_std
             hist.setdefault("weight_grads", {})[t.name] = histogram(g, self.bins)
         bias = getattr(t.module, "bias", None)
-        if bias is not None and grads.get(id(bias)) is not None:
-            row["bias_grad_norm"] = norm_of(grads[id(bias)])
+        bias_grad = None if bias is None else grads.get(id(bias))
+        if bias_grad is not None:
+            row["bias_grad_norm"] = norm_of(bias_grad)
         if w.ndim >= 2 and np.isfinite(w).all():
             row.update(
                 distinct_units=distinct_units(w, self.tol),
@@ -431,19 +458,21 @@ class Monitor:
         steps = [r["step"] for r in self.history]
         raise ValueError(f"Monitor: no record at step {record!r}; recorded steps: {steps}")
 
-    def table(self, record: dict[str, Any] | int | str | None = None) -> str:
-        """Aligned text table of one record (default: the latest), one row per layer; see
+    def table(self, record: dict[str, Any] | int | str | None = None, wide: bool = False) -> str:
+        """Aligned text table of one record (default: the latest), one row per layer: the columns
+        that fit 100 characters, or with ``wide=True`` every column; see
         :func:`tinynet.diagnostics.report.record_table`."""
-        return record_table(self.select(record), self.activations)
+        return record_table(self.select(record), self.activations, wide=wide)
 
     def findings(self, record: dict[str, Any] | int | str | None = None) -> list[str]:
         """Plain-words observations about one record (default: the latest); see
         :func:`tinynet.diagnostics.findings.find_problems`."""
         return [f.message for f in find_problems(self.select(record), self.activations)]
 
-    def report(self) -> str:
-        """The latest record's table, then the findings at initialization and at the latest step."""
-        return report_text(self.select("first"), self.select("last"), self.activations)
+    def report(self, wide: bool = False) -> str:
+        """The latest record's table (every column with ``wide=True``), then the findings at
+        initialization and at the latest step."""
+        return report_text(self.select("first"), self.select("last"), self.activations, wide=wide)
 
     def to_dict(self, histograms: bool = False, updates: bool = True) -> dict[str, Any]:
         """Everything recorded, JSON-ready (non-finite numbers become None).

@@ -1,6 +1,6 @@
 """Shared pieces of the example command lines: argparse value types, the run flags and their Config,
-the --plot check, the --json-aware printer and the unknown-name error. A bad value names the flag and
-what is valid."""
+the ``--threads`` flag and its BLAS setting, the --plot check, the --json-aware printer and the
+unknown-name error. A bad value names the flag and what is valid."""
 
 from __future__ import annotations
 
@@ -9,13 +9,19 @@ import sys
 from collections.abc import Callable
 from dataclasses import fields
 
-from .._checks import unknown_choice
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from .._checks import check_int, unknown_choice
 from ..nn.activation import ACTIVATIONS
 from ..plotting import require_matplotlib
+from ..training import write_line
 from .config import OPTIMIZERS, Config, ConfigError, validate
 
 __all__ = [
+    "DEFAULT_THREADS",
     "add_run_arguments",
+    "add_threads_argument",
+    "blas_threads",
     "check_plot_option",
     "config_from_args",
     "int_at_least",
@@ -23,7 +29,12 @@ __all__ = [
     "positive_number",
     "reporter",
     "unknown_choice",
+    "use_threads",
 ]
+
+#: BLAS threads of an example's process unless ``--threads`` says otherwise: several BLAS threads
+#: on a busy machine slow the small matrix products of these networks down several times over
+DEFAULT_THREADS = 1
 
 
 def int_at_least(low: int) -> Callable[[str], int]:
@@ -69,13 +80,49 @@ def check_plot_option(parser: argparse.ArgumentParser, path: str | None) -> None
 
 
 def reporter(json_output: bool) -> Callable[..., None]:
-    """``say(line="")``: print a progress or report line, to stderr when stdout carries ``--json``."""
-    out = sys.stderr if json_output else sys.stdout
+    """``say(line="")``: print a progress or report line, to stderr when stdout carries ``--json``.
+
+    Lines go through :func:`tinynet.training.write_line` (``tqdm.write``), so a line printed while
+    progress bars are shown starts on a line of its own and the bars are redrawn below it."""
 
     def say(line: str = "") -> None:
-        print(line, file=out, flush=True)
+        write_line(line, file=sys.stderr if json_output else sys.stdout)
 
     return say
+
+
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--threads N`` (default :data:`DEFAULT_THREADS`): the BLAS threads of this process.
+    Apply it with :func:`use_threads` right after parsing, before any work."""
+    parser.add_argument(
+        "--threads", type=int_at_least(1), default=DEFAULT_THREADS,
+        help="BLAS threads of this process (numpy's matrix products); sweep workers keep one each",
+    )  # fmt: skip
+
+
+def use_threads(threads: int) -> int | None:
+    """Cap the BLAS libraries loaded in this process (numpy's OpenBLAS, MKL, ...) at ``threads``
+    threads, and return the count now in force (:func:`blas_threads`; None without a BLAS
+    threadpoolctl knows).
+
+    numpy reads ``OPENBLAS_NUM_THREADS`` and friends only when it is loaded, which happened on
+    ``import tinynet``; ``threadpoolctl`` changes the running library's setting instead. Worker
+    processes of :func:`tinynet.experiments.sweep` keep their own setting (one thread each).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``threads`` is not an int >= 1.
+    """
+    threadpool_limits(limits=check_int("use_threads", "threads", threads, minimum=1), user_api="blas")
+    return blas_threads()
+
+
+def blas_threads() -> int | None:
+    """The largest thread count of the BLAS libraries loaded in this process, as they report it
+    (None when threadpoolctl finds none)."""
+    counts = [int(pool["num_threads"]) for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    return max(counts) if counts else None
 
 
 def add_run_arguments(

@@ -1,5 +1,6 @@
 """The leaderboard: the figures of one run (:func:`summarize`), aggregated per scheme over seeds
-(:func:`leaderboard`), and rendered as a text or Markdown table (:func:`format_leaderboard`)."""
+(:func:`leaderboard`), ranked with ties where the seeds cannot tell schemes apart
+(:func:`rank_labels`), and rendered as a text or Markdown table (:func:`format_leaderboard`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 from .._files import json_ready
 from .._text import render_table
 
-__all__ = ["COLUMNS", "LeaderboardRow", "format_leaderboard", "leaderboard", "summarize"]
+__all__ = ["COLUMNS", "LeaderboardRow", "format_leaderboard", "leaderboard", "rank_labels", "summarize"]
 
 #: leaderboard columns: (key, header)
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -26,7 +27,6 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("saturated", "sat % @init"),
     ("seconds", "time s"),
 )
-
 
 
 def _weighted_fraction(record: dict[str, Any], key: str) -> float | None:
@@ -49,13 +49,17 @@ def _min_distinct(record: dict[str, Any]) -> tuple[int | None, int | None]:
     return int(worst["distinct_units"]), int(worst["units"])
 
 
-def summarize(result: Any) -> dict[str, Any]:
+def summarize(result: Any, scheme: str | None = None) -> dict[str, Any]:
     """The leaderboard figures of one :class:`tinynet.experiments.ExperimentResult`, JSON-ready.
 
-    Keys: ``init``, ``seed``, ``test_accuracy``, ``test_loss``, ``train_loss`` (mean training loss
-    of the last epoch), ``initial_loss`` (probe loss at step 0), ``ln_classes``, ``gradient_flow``
-    (``||dL/dW_first|| / ||dL/dW_last||`` at step 0), ``distinct_units``/``units`` (hidden layer
-    with the fewest distinct units, at the end) and ``distinct_units_init``, ``dead`` and
+    Keys: ``init`` (the row: ``scheme`` when given, e.g. a preset's name, else the config's
+    ``init``), ``weight_init`` and ``bias_init`` (the specs the run used), ``seed``,
+    ``test_accuracy``, ``test_loss``, ``train_loss`` (mean training loss of the last epoch),
+    ``initial_loss`` (probe loss at step 0), ``ln_classes``, ``gradient_flow`` (the Monitor's
+    back-propagated signal ratio ``std(dL/d out_first) / std(dL/d out_last hidden)`` at step 0: far
+    below 1, gradients vanish toward the input), ``weight_grad_ratio`` (the old
+    ``||dL/dW_first|| / ||dL/dW_last||``, blind to vanishing), ``distinct_units``/``units`` (hidden
+    layer with the fewest distinct units, at the end) and ``distinct_units_init``, ``dead`` and
     ``saturated`` (share of hidden units/outputs at step 0) and their ``*_end`` values, ``act_std``
     (std of each hidden activation at step 0), ``diverged``, ``message``, ``history`` (per epoch:
     ``epoch``, ``train_loss``, ``test_loss``, ``test_accuracy``) and ``seconds`` (training time).
@@ -73,7 +77,9 @@ def summarize(result: Any) -> dict[str, Any]:
     ]
     return json_ready(
         {
-            "init": result.config.init,
+            "init": result.config.init if scheme is None else scheme,
+            "weight_init": result.config.init,
+            "bias_init": result.config.bias_init,
             "seed": result.config.seed,
             "test_accuracy": final.get("test_accuracy"),
             "test_loss": final.get("test_loss"),
@@ -81,6 +87,7 @@ def summarize(result: Any) -> dict[str, Any]:
             "initial_loss": first["loss"],
             "ln_classes": first["ln_classes"],
             "gradient_flow": first["gradient_flow"],
+            "weight_grad_ratio": first.get("weight_grad_ratio"),
             "distinct_units": distinct,
             "distinct_units_init": distinct_init,
             "units": units,
@@ -102,7 +109,9 @@ class LeaderboardRow:
     """One scheme's runs aggregated: ``stats[key] = (mean, std, n)`` for each numeric figure.
 
     ``std`` is the sample standard deviation (``ddof=1``), None for a single run; ``n`` counts the
-    runs where the figure exists. ``errors`` holds the messages of runs that raised.
+    runs where the figure exists. ``errors`` holds the messages of runs that raised. ``rank`` is
+    the row's label from :func:`rank_labels` (``"3"``, or ``"=3"`` in a tie), set by
+    :func:`leaderboard`.
     """
 
     init: str
@@ -111,15 +120,17 @@ class LeaderboardRow:
     units: int | None = None
     diverged: int = 0
     errors: list[str] = field(default_factory=list)
+    rank: str = ""
 
     def mean(self, key: str) -> float | None:
         """Mean of ``key`` over the runs (None if no run has it)."""
         return self.stats.get(key, (None, None, 0))[0]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``init``, ``runs``, ``units``, ``diverged``, ``errors`` and, per figure,
-        ``{"mean", "std", "n"}``."""
+        """JSON-ready: ``rank``, ``init``, ``runs``, ``units``, ``diverged``, ``errors`` and, per
+        figure, ``{"mean", "std", "n"}``."""
         out: dict[str, Any] = {
+            "rank": self.rank,
             "init": self.init,
             "runs": self.runs,
             "units": self.units,
@@ -132,15 +143,17 @@ class LeaderboardRow:
 
 
 _NUMERIC = (
-    "test_accuracy", "test_loss", "train_loss", "initial_loss", "gradient_flow", "distinct_units",
-    "distinct_units_init", "dead", "saturated", "dead_end", "saturated_end", "seconds",
+    "test_accuracy", "test_loss", "train_loss", "initial_loss", "gradient_flow", "weight_grad_ratio",
+    "distinct_units", "distinct_units_init", "dead", "saturated", "dead_end", "saturated_end",
+    "seconds",
 )  # fmt: skip
 
 
 def leaderboard(runs: Sequence[dict[str, Any]]) -> list[LeaderboardRow]:
     """Aggregate :func:`summarize` rows per ``init``: mean ± sample std of every figure.
 
-    Rows are sorted by mean test accuracy, best first (schemes without one last), then by name.
+    Rows are sorted by mean test accuracy, best first (schemes without one last), then by name, and
+    each gets its :func:`rank_labels` label as ``rank``.
     """
     groups: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
@@ -175,7 +188,48 @@ def leaderboard(runs: Sequence[dict[str, Any]]) -> list[LeaderboardRow]:
         acc = row.mean("test_accuracy")
         return (-(acc if acc is not None else -1.0), row.init)
 
-    return sorted(rows, key=order)
+    ranked = sorted(rows, key=order)
+    for row, label in zip(ranked, rank_labels(ranked)):
+        row.rank = label
+    return ranked
+
+
+def rank_labels(rows: Sequence[LeaderboardRow], key: str = "test_accuracy") -> list[str]:
+    """Ranks of rows in the given order (best first), with ties where the seeds cannot separate them.
+
+    The rule: walk down the rows. The first row opens a group and is its *leader*. Each next row
+    joins the current group when
+
+        ``|mean_leader - mean_row| <= max(std_leader, std_row)``
+
+    (means and sample stds of ``key`` over seeds; a missing std, i.e. a single run, counts as 0, so
+    two single-seed rows tie only when their means are equal); otherwise it opens a new group and
+    becomes its leader. The test is symmetric in the pair, and a group is a run of consecutive rows
+    all within the spread of its leader. A row without a mean (every run diverged or failed) never
+    ties. A group of one row is labelled with its position (``"4"``); every member of a larger
+    group shows the leader's position with ``=`` (``"=2", "=2", "=2"``, then ``"5"``): standard
+    competition ranking.
+
+    Returns
+    -------
+    list of str
+        One label per row, in the rows' order.
+    """
+    spread = [row.stats.get(key, (None, None, 0))[:2] for row in rows]
+    labels: list[str] = []
+    start = 0
+    while start < len(rows):
+        lead_mean, lead_std = spread[start]
+        end = start + 1
+        while lead_mean is not None and end < len(rows):
+            mean, std = spread[end]
+            if mean is None or abs(lead_mean - mean) > max(lead_std or 0.0, std or 0.0):
+                break
+            end += 1
+        size = end - start
+        labels += [f"={start + 1}" if size > 1 else str(start + 1)] * size
+        start = end
+    return labels
 
 
 def _cell(row: LeaderboardRow, key: str) -> str:
@@ -206,12 +260,14 @@ def _cell(row: LeaderboardRow, key: str) -> str:
 def format_leaderboard(rows: Sequence[LeaderboardRow], markdown: bool = False) -> str:
     """The leaderboard as an aligned text table, or a Markdown table with ``markdown=True``.
 
-    Columns: rank, init, runs, then :data:`COLUMNS` (mean ± std over seeds when there are several);
-    a diverged run is marked with ``*`` after the scheme's name.
+    Columns: rank (:func:`rank_labels` of the rows in the given order: ``=k`` for schemes whose mean
+    test accuracies lie within the seeds' spread of each other), init, runs, then :data:`COLUMNS`
+    (mean ± std over seeds when there are several); a diverged run is marked with ``*`` after the
+    scheme's name.
     """
     header = ["#", "init", "runs", *(title for _, title in COLUMNS)]
     lines = []
-    for rank, row in enumerate(rows, start=1):
+    for rank, row in zip(rank_labels(rows), rows):
         name = row.init + ("*" if row.diverged else "")
-        lines.append([str(rank), name, str(row.runs), *(_cell(row, key) for key, _ in COLUMNS)])
+        lines.append([rank, name, str(row.runs), *(_cell(row, key) for key, _ in COLUMNS)])
     return render_table(header, lines, left=(1,), markdown=markdown)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -17,11 +18,19 @@ from .._files import json_ready
 from .._text import plural
 from ..diagnostics import Monitor
 from ..random import manual_seed
-from ..training import fit
+from ..training import Checkpoint, check_config, fit, read_checkpoint, write_line
 from .build import Dataset, build_mlp, load_dataset, make_optimizer
-from .config import Config
+from .config import DEFAULT_LR, Config
 
-__all__ = ["ExperimentResult", "run", "summary"]
+__all__ = ["RESUME_FIELDS", "ExperimentResult", "check_resume", "run", "summary"]
+
+#: the :class:`Config` fields a resumed run must share with the run that wrote its checkpoint
+#: (``epochs`` may differ: resuming to train longer is the point; ``download`` and ``probe_size``
+#: change nothing in the training)
+RESUME_FIELDS = (
+    "init", "bias_init", "activation", "depth", "width", "optimizer", "lr", "momentum",
+    "batch_size", "data", "limit", "seed",
+)  # fmt: skip
 
 
 @dataclass
@@ -35,7 +44,8 @@ class ExperimentResult:
     monitor: Any
     model: Any
     seconds: dict[str, float] = field(default_factory=dict)
-    #: the parameters right after initialization, by dotted name (copies)
+    #: the parameters the run started from, by dotted name (copies): right after initialization,
+    #: or as loaded from the checkpoint of a resumed run
     initial_state: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -43,9 +53,10 @@ class ExperimentResult:
         """True when training stopped on divergence."""
         return bool(self.fit.diverged)
 
-    def report(self) -> str:
-        """The per-layer diagnostics table of the last record and the plain-words findings."""
-        return self.monitor.report()
+    def report(self, wide: bool = False) -> str:
+        """The per-layer diagnostics table of the last record and the plain-words findings;
+        ``wide`` shows every column of the table (default: the columns that fit 100 characters)."""
+        return self.monitor.report(wide=wide)
 
     def to_dict(self, updates: bool = False) -> dict[str, Any]:
         """JSON-ready summary of the run.
@@ -95,6 +106,42 @@ def summary(result: ExperimentResult) -> str:
     )
 
 
+def _effective(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A config dict with the optimizer defaults a None ``lr``/``momentum`` stands for filled in, so
+    ``--lr 0.02`` and the SGD default compare equal."""
+    out = dict(config)
+    name = out.get("optimizer")
+    if out.get("lr") is None and name in DEFAULT_LR:
+        out["lr"] = DEFAULT_LR[name]
+    if out.get("momentum") is None:
+        out["momentum"] = 0.9 if name == "sgd" else 0.0
+    return out
+
+
+def check_resume(
+    config: Config, resume: str | os.PathLike[str] | Checkpoint, *, force: bool = False
+) -> tuple[Checkpoint, str | None]:
+    """Read the checkpoint ``resume`` and check that it was written by a run of ``config``.
+
+    The :data:`RESUME_FIELDS` are compared (``lr`` and ``momentum`` with the optimizer's defaults
+    filled in); ``epochs`` may differ. Returns ``(checkpoint, warning)``: ``warning`` is None when
+    the configurations agree, else (only with ``force=True``) the one-line description of every
+    mismatch, for the caller to show.
+
+    Raises
+    ------
+    tinynet.training.ConfigMismatchError
+        (a ``ValueError``) naming each differing field with both values, or saying that the
+        checkpoint stores no configuration (an older format), unless ``force``.
+    ValueError, FileNotFoundError
+        If ``resume`` is not a checkpoint written by ``fit``.
+    """
+    ckpt = resume if isinstance(resume, Checkpoint) else read_checkpoint(resume)
+    view = ckpt if ckpt.config is None else replace(ckpt, config=_effective(ckpt.config))
+    problem = check_config(view, _effective(config.to_dict()), RESUME_FIELDS, force=force)
+    return ckpt, (None if problem is None else problem.describe())
+
+
 def run(
     config: Config,
     *,
@@ -104,6 +151,7 @@ def run(
     quiet: bool = False,
     checkpoint: str | os.PathLike[str] | None = None,
     resume: str | os.PathLike[str] | None = None,
+    force: bool = False,
     record_every: int | None = None,
     record_final: bool = False,
     bins: int = 50,
@@ -115,21 +163,30 @@ def run(
     :func:`build_mlp` (weights from ``config.init``, one stream per parameter from the seed), the
     optimizer of :func:`make_optimizer`, a :class:`tinynet.diagnostics.Monitor` on the first
     ``config.probe_size`` training examples, and calls :func:`tinynet.training.fit` (shuffling seeded by
-    ``config.seed``).
+    ``config.seed``; ``config.to_dict()`` is stored in every checkpoint).
+
+    Resuming, the checkpoint is read and checked first (:func:`check_resume`, before any data is
+    loaded), and its model state is loaded before the Monitor takes its first record, so that
+    record (at the checkpoint's step) describes the loaded weights; ``fit`` then restores the
+    optimizer, scheduler and random state and continues bit-identically.
 
     Parameters
     ----------
     dataset
         Skip loading: train on this :class:`Dataset`.
     progress, log
-        tqdm bars, and where each printed line goes (default: stdout).
+        tqdm bars, and where each printed line goes (default:
+        :func:`tinynet.training.write_line` to stdout, which keeps the bars intact).
     quiet
         No bars and no printed lines at all (sweeps and studies).
     checkpoint, resume
         As in :func:`tinynet.training.fit`.
+    force
+        Resume even from a checkpoint of another configuration (or one storing none): a line
+        ``"warning: ..."`` naming every mismatch goes to ``log`` (a ``UserWarning`` when quiet).
     record_every
         Monitor records every ``record_every`` optimizer steps; None: once per epoch; 0: only at
-        initialization.
+        initialization (or at the resumed step).
     record_final
         Also record the state after the last step when no record was taken there.
     bins
@@ -138,9 +195,19 @@ def run(
     Raises
     ------
     ValueError
-        For an invalid configuration (unknown names, bad sizes) or data that cannot be loaded.
+        For an invalid configuration (unknown names, bad sizes), data that cannot be loaded, or a
+        checkpoint that does not fit (:class:`tinynet.training.ConfigMismatchError` for another
+        configuration, unless ``force``).
     """
     began = time.perf_counter()
+    emit = (lambda line: None) if quiet else (log or write_line)
+    ckpt = None
+    if resume is not None:
+        ckpt, warning = check_resume(config, resume, force=force)
+        if warning is not None and quiet:
+            warnings.warn(f"run: {warning}; resuming anyway (force=True)", stacklevel=2)
+        elif warning is not None:
+            emit(f"warning: {warning}; continuing from its weights anyway (forced)")
     manual_seed(config.seed)
     data = dataset if dataset is not None else load_dataset(config.data, config.limit, config.download)
     probe = slice(0, min(config.probe_size, len(data.x_train)))
@@ -148,16 +215,23 @@ def run(
         data.in_features, data.n_classes, config.depth, config.width, config.activation,
         config.init, config.bias_init, rng=config.seed, data=data.x_train[probe],
     )  # fmt: skip
+    if ckpt is not None:
+        model.load_state_dict(ckpt.model_state)
     initial_state = {name: p.data.copy() for name, p in model.named_parameters()}
     optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum)
     every = math.ceil(len(data.x_train) / config.batch_size) if record_every is None else record_every
-    monitor = Monitor(model, data.x_train[probe], data.y_train[probe], every=every, bins=bins)
+    monitor = Monitor(
+        model, data.x_train[probe], data.y_train[probe], every=every, bins=bins, record_init=ckpt is None
+    )
+    if ckpt is not None:
+        monitor.step = ckpt.step
+        monitor.record(ckpt.step)
     trained = time.perf_counter()
     result = fit(
         model, optimizer, (data.x_train, data.y_train), (data.x_test, data.y_test),
         epochs=config.epochs, batch_size=config.batch_size, monitor=monitor,
         progress=progress and not quiet, verbose=not quiet, log=log, checkpoint=checkpoint,
-        resume=resume, rng=config.seed,
+        resume=resume, rng=config.seed, config=config.to_dict(),
     )  # fmt: skip
     if record_final and monitor.history[-1]["step"] != result.steps:
         monitor.record(result.steps)

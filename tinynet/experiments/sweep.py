@@ -2,7 +2,10 @@
 
 :func:`sweep` runs one :func:`tinynet.experiments.run` per (scheme, seed) pair through any
 :class:`concurrent.futures.Executor`; :func:`tinynet.experiments.leaderboard` aggregates the runs into
-mean ± std rows. ``examples/compare_inits.py`` is the command-line face.
+mean ± std rows (three seeds by default). A scheme is an init spec for the weights (biases from the
+config, zero by default) or a preset of :data:`tinynet.init.PRESETS` that sets both, such as
+``"pytorch"`` (PyTorch's weight *and* bias rule). ``examples/compare_inits.py`` is the command-line
+face.
 
 Each run is an independent task: a plain dict in, a plain dict out (:func:`run_task`), so any
 executor that can pickle a module-level function runs it:
@@ -39,6 +42,7 @@ from .build import load_dataset
 from .config import Config, ConfigError, validate
 from .leaderboard import LeaderboardRow, format_leaderboard, leaderboard, summarize
 from .run import run
+from .studies.common import resolve_scheme
 
 __all__ = [
     "BLAS_THREAD_VARIABLES",
@@ -64,13 +68,19 @@ BLAS_THREAD_VARIABLES = (
 #: the sweep uses instead (``constant()`` is ``constant(value=0.0)``, i.e. ``zeros``)
 SHOWCASE: dict[str, str] = {"constant": "constant(value=0.05)"}
 
+
 def registered_schemes() -> list[str]:
-    """One spec per registered initialization strategy, aliases removed, in registry order.
+    """One spec per registered initialization strategy, aliases removed, in registry order, and
+    each preset that is not already one of them, right after the row of its weight init.
 
     Each name of :func:`tinynet.init.names` is resolved with :func:`tinynet.init.get`; names that
     give an equal strategy (``he``, ``kaiming``, ``msra`` → ``he_normal()``) are kept once, under the
     initializer's own name. Schemes listed in :data:`SHOWCASE` get the arguments given there. A
-    scheme a user registered with :func:`tinynet.init.register` is included too.
+    scheme a user registered with :func:`tinynet.init.register` is included too. Those rows have
+    zero biases; a preset of :data:`tinynet.init.PRESETS` is added under its own name when its
+    ``(weight, bias)`` pair differs from every row's: today ``"pytorch"`` (PyTorch's weight and bias
+    rule, beside ``default``, its weight rule with zero biases), while ``"keras"`` and ``"flax"``
+    equal ``xavier_uniform`` and ``variance_scaling`` with zero biases and are not repeated.
     """
     specs: list[str] = []
     seen: set[str] = set()
@@ -82,7 +92,15 @@ def registered_schemes() -> list[str]:
         seen.add(canonical)
         base = canonical.split("(", 1)[0]
         specs.append(SHOWCASE.get(base, canonical[:-2] if canonical.endswith("()") else canonical))
-    return specs
+    zeros = repr(tinit.get("zeros"))
+    rows = [(spec, (repr(tinit.get(spec)), zeros)) for spec in specs]
+    for preset, (weight, bias) in tinit.PRESETS.items():
+        pair = (repr(tinit.get(weight)), repr(tinit.get(bias)))
+        if preset in specs or any(pair == seen_pair for _, seen_pair in rows):
+            continue
+        after = [i for i, (_, (strategy, _bias)) in enumerate(rows) if strategy == pair[0]]
+        rows.insert(after[-1] + 1 if after else len(rows), (preset, pair))
+    return [spec for spec, _ in rows]
 
 
 def split_specs(text: str) -> list[str]:
@@ -94,7 +112,9 @@ def split_specs(text: str) -> list[str]:
     ValueError
         For unbalanced parentheses or an empty item.
     """
-    items, depth, current = [], 0, []
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "(":
             depth += 1
@@ -116,13 +136,14 @@ def split_specs(text: str) -> list[str]:
 
 
 def check_inits(inits: Sequence[str] | None) -> None:
-    """Check a list of init specs (None: every registered scheme) before a sweep.
+    """Check a list of schemes (init specs or presets; None: every registered scheme) before a
+    sweep.
 
     Raises
     ------
     ValueError
-        For an empty list, a repeated spec, or an unknown one (the message lists the valid names
-        and the closest match).
+        For an empty list, a repeated scheme, or an unknown one (the message lists the valid names,
+        the presets and the closest match).
     """
     if inits is None:
         return
@@ -132,7 +153,7 @@ def check_inits(inits: Sequence[str] | None) -> None:
     if len(set(specs)) != len(specs):
         raise ValueError(f"sweep: inits must be distinct, got {specs}")
     for spec in specs:
-        tinit.get(spec)
+        resolve_scheme(spec)
 
 
 def default_jobs() -> int:
@@ -159,23 +180,26 @@ def _dataset(config: Config) -> Any:
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """Run one sweep task and return :func:`summarize` of it (``error`` set if it raised).
 
-    ``task`` is ``{"config": Config.to_dict()}``; ``config["init"]`` and ``config["seed"]`` say which
-    run this is. The run is :func:`tinynet.experiments.run` with the Monitor recording only at
-    initialization and after the last step, without histograms, and nothing printed. Module-level and
-    dict-in/dict-out so that any executor can pickle it.
+    ``task`` is ``{"config": Config.to_dict(), "scheme": name}``: the config's ``init`` and
+    ``bias_init`` are the scheme resolved (:func:`resolve_scheme`), ``scheme`` the row it belongs
+    to (the summary's ``init``; default ``config["init"]``), and ``config["seed"]`` the seed. The run
+    is :func:`tinynet.experiments.run` with the Monitor recording only at initialization and after
+    the last step, without histograms, and nothing printed. Module-level and dict-in/dict-out so
+    that any executor can pickle it.
     """
     config = Config(**task["config"])
+    scheme = task.get("scheme", config.init)
     began = time.perf_counter()
     try:
         result = run(config, dataset=_dataset(config), quiet=True, record_every=0, record_final=True, bins=1)
     except Exception as error:  # one broken scheme must not sink the whole sweep
         return {
-            "init": config.init,
+            "init": scheme,
             "seed": config.seed,
             "error": f"{type(error).__name__}: {error}",
             "seconds": time.perf_counter() - began,
         }
-    return summarize(result)
+    return summarize(result, scheme=scheme)
 
 
 # ------------------------------------------------------------------------------------- the sweep
@@ -248,9 +272,10 @@ class SweepResult:
 
 def _seed_list(seeds: int | Sequence[int], base: int) -> list[int]:
     if is_int(seeds):
-        if seeds < 1:
+        count = int(seeds)  # type: ignore[arg-type]  # is_int: an int, not a sequence
+        if count < 1:
             raise ValueError(f"sweep: seeds must be >= 1 (a count) or a list of ints, got {seeds}")
-        return [base + i for i in range(int(seeds))]
+        return [base + i for i in range(count)]
     try:
         out = [int(s) for s in seeds]  # type: ignore[union-attr]
     except (TypeError, ValueError):
@@ -262,7 +287,7 @@ def _seed_list(seeds: int | Sequence[int], base: int) -> list[int]:
 
 def sweep(
     inits: Sequence[str] | None = None,
-    seeds: int | Sequence[int] = 1,
+    seeds: int | Sequence[int] = 3,
     config: Config | None = None,
     *,
     executor: Executor | None = None,
@@ -274,13 +299,18 @@ def sweep(
     Parameters
     ----------
     inits
-        Init specs (names, aliases or ``name(args)``); None: :func:`registered_schemes`.
+        Schemes: init specs (names, aliases or ``name(args)``) for the weights, with the config's
+        ``bias_init`` for the biases, or presets of :data:`tinynet.init.PRESETS` (``"pytorch"``)
+        that set both (:func:`resolve_scheme`); each is one leaderboard row under the name given.
+        None: :func:`registered_schemes`.
     seeds
-        A count ``K`` (seeds ``config.seed, ..., config.seed + K - 1``) or a list of seeds. The seed
-        drives the initialization and the shuffling; the data are the same for every run.
+        A count ``K`` (seeds ``config.seed, ..., config.seed + K - 1``; default 3, so that every
+        row has a spread) or a list of seeds. The seed drives the initialization and the shuffling;
+        the data are the same for every run.
     config
         The network, optimizer, schedule and data of every run (:class:`tinynet.experiments.Config`;
-        its ``init`` and ``seed`` are replaced per run). Default: ``Config()``.
+        its ``init`` and ``seed``, and ``bias_init`` for a preset, are replaced per run). Default:
+        ``Config()``.
     executor
         Any :class:`concurrent.futures.Executor` (or object with a compatible ``submit`` whose
         futures work with :func:`concurrent.futures.as_completed`): it is used and *not* shut down.
@@ -313,20 +343,26 @@ def sweep(
     seed_list = _seed_list(seeds, base.seed)
     if jobs is not None:
         check_int("sweep", "jobs", jobs, minimum=1)
-    tasks = [
-        {"config": replace(base, init=spec, seed=seed).to_dict()}
+    resolved = {spec: resolve_scheme(spec, base.bias_init) for spec in specs}
+    tasks: list[dict[str, Any]] = [
+        {
+            "config": replace(
+                base, init=resolved[spec][0], bias_init=resolved[spec][1], seed=seed
+            ).to_dict(),
+            "scheme": spec,
+        }
         for spec in specs
         for seed in seed_list
     ]
 
     began = time.perf_counter()
     owned = executor is None
-    n_jobs = (jobs or default_jobs()) if owned else None
+    n_jobs: int | None = None
+    pool: Any = executor
     if owned:
+        n_jobs = jobs or default_jobs()
         _dataset(base)  # fill the data cache once, before the workers race to render it
-        pool: Any = _InlineExecutor() if n_jobs == 1 else _default_executor(int(n_jobs))
-    else:
-        pool = executor
+        pool = _InlineExecutor() if n_jobs == 1 else _default_executor(n_jobs)
     results: list[dict[str, Any] | None] = [None] * len(tasks)
     try:
         with _single_threaded_blas() if owned else contextlib.nullcontext():
@@ -338,7 +374,7 @@ def sweep(
             except Exception as error:  # the executor itself failed (e.g. a worker died)
                 cfg = tasks[index]["config"]
                 summary = {
-                    "init": cfg["init"],
+                    "init": tasks[index]["scheme"],
                     "seed": cfg["seed"],
                     "error": f"{type(error).__name__}: {error}",
                 }

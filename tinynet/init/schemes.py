@@ -355,8 +355,9 @@ class Identity(Initializer):
 
 @register("sparse")
 class Sparse(Initializer):
-    """Martens (2010): N(0, std**2) with ``ceil(sparsity * n_in)`` of each output unit's ``n_in``
-    incoming weights (each column of the ``(n_in, n_out)`` weight) set to zero.
+    """PyTorch's ``sparse_`` rule: N(0, std**2) with ``ceil(sparsity * n_in)`` of each output unit's
+    ``n_in`` incoming weights (each column of the ``(n_in, n_out)`` weight) set to zero. At the default
+    std 0.01 a fixed small scale; not Martens' (2010) fixed number of unit-scale incoming weights.
 
     Overall std ``std * sqrt(1 - zeros / n_in)``.
 

@@ -15,6 +15,7 @@ from .monitor import (
     plot_activation_std,
     plot_dashboard,
     plot_gradient_histograms,
+    plot_gradient_std,
     plot_training_curves,
     plot_update_ratios,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "plot_depth_profiles",
     "plot_dynamics",
     "plot_gradient_histograms",
+    "plot_gradient_std",
     "plot_jacobian",
     "plot_sweep",
     "plot_symmetry",

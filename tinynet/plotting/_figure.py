@@ -20,15 +20,22 @@ from .._files import atomic_write
 
 __all__ = [
     "INSTALL_HINT",
+    "colours",
     "finish",
     "grid",
     "integer_ticks",
     "new_figure",
+    "plain_log_labels",
     "positive",
     "require_matplotlib",
+    "running_mean",
     "save_figure",
+    "spread_scale",
     "target_axes",
 ]
+
+#: a log axis only for values spanning more than this factor (else linear from zero)
+LOG_SPREAD = 3.0
 
 INSTALL_HINT = (
     "plotting needs matplotlib, the optional 'plot' extra: pip install \"tinynet[plot]\" "
@@ -106,3 +113,85 @@ def integer_ticks(ax: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def colours(n: int, ordered: bool = False) -> list[Any]:
+    """``n`` colours, no two alike, for the ``n`` entries of one legend.
+
+    ``ordered=True`` (layers by depth) samples the perceptually uniform ``plasma`` colormap evenly
+    from dark blue (first) through magenta to orange-yellow (last, stopping short of its faint
+    yellow end); otherwise the ten ``tab10`` colours serve up to ten entries and ``plasma``
+    samples beyond that.
+    """
+    from matplotlib import colormaps
+
+    if n <= 0:
+        return []
+    if not ordered and n <= 10:
+        return [colormaps["tab10"](k) for k in range(n)]
+    cmap = colormaps["plasma"]
+    return [cmap(0.88 * k / (n - 1)) if n > 1 else cmap(0.0) for k in range(n)]
+
+
+def spread_scale(ax: Any, values: Sequence[Any], axis: str = "y", factor: float = LOG_SPREAD) -> str:
+    """Give ``ax`` the scale and limits that show the spread of ``values`` (None and non-finite
+    numbers ignored) and return ``"log"`` or ``"linear"``.
+
+    Log when the positive values span more than ``factor`` (a ratio ``max / min > factor``), with a
+    margin of a twentieth of the span each side (non-positive values cannot appear on it); otherwise
+    linear from zero (or from the lowest value, if negative) to 8% above the highest, so values
+    between 0.973 and 1.0 read as the near-constant figures they are, not as a slope.
+    """
+    finite = np.array([float(v) for v in values if v is not None], dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    positive_values = finite[finite > 0]
+    set_scale, set_limits = (ax.set_yscale, ax.set_ylim) if axis == "y" else (ax.set_xscale, ax.set_xlim)
+    if positive_values.size and positive_values.max() > factor * positive_values.min():
+        low, high = float(positive_values.min()), float(positive_values.max())
+        margin = (high / low) ** 0.05
+        set_scale("log")
+        set_limits(low / margin, high * margin)
+        if low >= 1e-3 and high < 1e4:
+            plain_log_labels(ax.yaxis if axis == "y" else ax.xaxis, high / low)
+        return "log"
+    set_scale("linear")
+    if finite.size:
+        low, high = min(0.0, float(finite.min())), max(0.0, float(finite.max()))
+        if high == low:
+            high = low + 1.0
+        pad = 0.08 * (high - low)
+        set_limits(low - pad if low < 0 else 0.0, high + pad)
+    return "linear"
+
+
+def plain_log_labels(axis: Any, span: float) -> None:
+    """Label a log ``axis`` (an ``ax.xaxis`` or ``ax.yaxis``) covering a ratio ``span`` with plain
+    numbers (``0.05``, ``2``, ``30``) instead of ``2×10⁰``; within two decades the minor ticks
+    at 2, 3 and 5 times a power of ten are labelled too (all of 2-6 and 8 within one decade)."""
+    from matplotlib.ticker import FuncFormatter
+
+    decades = math.log10(span) if span > 0 else 0.0
+    keep = {2, 3, 4, 5, 6, 8} if decades <= 1 else {2, 3, 5} if decades <= 2 else set()
+
+    def minor(value: float, _position: Any) -> str:
+        if value <= 0:
+            return ""
+        mantissa = round(value / 10 ** math.floor(math.log10(value) + 1e-9), 6)
+        return f"{value:g}" if mantissa in keep else ""
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:g}"))
+    axis.set_minor_formatter(FuncFormatter(minor))
+
+
+def running_mean(values: Sequence[float] | np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over the last ``window`` finite values at each index (fewer at the start);
+    nan where the window holds no finite value. Shape: ``(len(values),)``."""
+    a = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(a)
+    sums = np.concatenate([[0.0], np.cumsum(np.where(finite, a, 0.0))])
+    counts = np.concatenate([[0], np.cumsum(finite)])
+    upper = np.arange(1, a.size + 1)
+    lower = np.maximum(upper - max(1, int(window)), 0)
+    n = counts[upper] - counts[lower]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (sums[upper] - sums[lower]) / np.maximum(n, 1), np.nan)

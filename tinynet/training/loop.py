@@ -12,14 +12,15 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .._checks import check_int
+from .._files import json_ready
 from ..data.loader import DataLoader
 from ..function import no_grad
 from ..nn.functional import cross_entropy
@@ -28,7 +29,19 @@ from ..tensor import Tensor, get_default_dtype
 from .checkpoint import resume_checkpoint, save_checkpoint
 from .divergence import Divergence, DivergenceError, GradTracker, Guard, diverged, learning_rates
 
-__all__ = ["FitResult", "evaluate", "fit"]
+__all__ = ["FitResult", "evaluate", "fit", "write_line"]
+
+
+def write_line(line: str = "", file: TextIO | None = None) -> None:
+    """Print ``line`` to ``file`` (default: ``sys.stdout`` at call time) without breaking progress bars.
+
+    The line goes through ``tqdm.write``: every bar shown on the terminal is cleared first and
+    redrawn below the line, so a line never lands on (or after) a bar, whichever of stdout and
+    stderr each uses. The stream is flushed, so lines and bars keep their order in a shared log.
+    """
+    out = sys.stdout if file is None else file
+    tqdm.write(line, file=out)
+    out.flush()
 
 
 @dataclass
@@ -43,6 +56,11 @@ class FitResult:
         test data), ``lr`` and ``seconds`` (wall time of the epoch, evaluation included).
     steps
         Optimizer steps taken in total (resumed runs included).
+    step_losses
+        The training loss of every optimizer step, index ``k - 1`` for step ``k`` (the mini-batch
+        loss computed before that step's update; steps of a resumed run's checkpoint included, NaN
+        where an old checkpoint did not store them). A step stopped by the divergence guard took
+        no update and has no entry.
     diverged, divergence
         True and the details when training stopped on divergence.
     monitor
@@ -51,6 +69,7 @@ class FitResult:
 
     history: list[dict[str, Any]] = field(default_factory=list)
     steps: int = 0
+    step_losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     diverged: bool = False
     divergence: Divergence | None = None
@@ -88,6 +107,7 @@ class FitResult:
         return {
             "history": self.history,
             "steps": self.steps,
+            "step_losses": json_ready(self.step_losses),
             "epochs": self.epochs,
             "seconds": self.seconds,
             "diverged": self.diverged,
@@ -219,6 +239,7 @@ def fit(
     verbose: bool = True,
     log: Callable[[str], None] | None = None,
     eval_batch_size: int = 1000,
+    config: Mapping[str, Any] | None = None,
 ) -> FitResult:
     """Train ``model`` with ``optimizer`` for ``epochs`` epochs of shuffled mini-batches.
 
@@ -238,11 +259,12 @@ def fit(
         silences them.
     checkpoint
         Path of a ``.npz`` checkpoint written (atomically, by ``tn.save``) after every epoch: model,
-        optimizer and scheduler state, epoch, step, shuffling seed, default-generator state and
-        history.
+        optimizer and scheduler state, epoch, step, shuffling seed, default-generator state,
+        history, step losses and ``config`` (:mod:`tinynet.training.checkpoint`).
     resume
         Path of such a checkpoint to continue from; training runs the remaining epochs up to
-        ``epochs`` and gives bit-identical parameters to an uninterrupted run.
+        ``epochs`` and gives bit-identical parameters to an uninterrupted run. fit does not compare
+        configurations: :func:`tinynet.training.check_config` does (``experiments.run`` calls it).
     rng
         Seed or Generator for shuffling: epoch ``e`` is shuffled with ``default_rng([seed, e])``,
         where the seed is drawn once from ``rng`` (stored in checkpoints).
@@ -252,7 +274,12 @@ def fit(
     explode_factor
         The loss *explodes* when it exceeds ``explode_factor · max(first loss, 1)``.
     verbose, log
-        Print one line per epoch (and the divergence message) through ``log`` (default: stdout).
+        Print one line per epoch (and the divergence message) through ``log`` (default:
+        :func:`write_line` to stdout, which keeps the bars intact; a ``log`` of your own should
+        write through it too while bars are shown).
+    config
+        A JSON-ready dict describing the run (e.g. ``experiments.Config.to_dict()``), stored in
+        every checkpoint so that a resumed run can be checked against it.
 
     Raises
     ------
@@ -273,14 +300,15 @@ def fit(
     loss_fn = loss or cross_entropy
     dtype = _param_dtype(model)
     x_train = _as_input(x_train, dtype)
-    emit = _emitter(verbose, log, progress)
+    emit = _emitter(verbose, log)
 
     result = FitResult(monitor=monitor)
     start_epoch, step = 0, 0
     seed = int(as_generator(rng).integers(2**62)) if resume is None else None
     if resume is not None:
-        start_epoch, step, seed, result.history = resume_checkpoint(resume, model, optimizer, scheduler)
-        result.steps = step
+        ckpt = resume_checkpoint(resume, model, optimizer, scheduler)
+        start_epoch, step, seed = ckpt.epoch, ckpt.step, ckpt.seed
+        result.history, result.step_losses, result.steps = ckpt.history, ckpt.step_losses, step
         if monitor is not None and hasattr(monitor, "rebase"):
             monitor.rebase()
     assert seed is not None
@@ -324,6 +352,7 @@ def fit(
                         break
                     optimizer.step()
                     result.steps = step
+                    result.step_losses.append(value)
                     if monitor is not None:
                         monitor.on_step(step)
                     running.add(value, out.data, np.asarray(yb))
@@ -345,8 +374,9 @@ def fit(
             epoch_bar.update(1)
             if checkpoint is not None:
                 save_checkpoint(
-                    checkpoint, model, optimizer, scheduler, epoch, step, seed, result.history
-                )
+                    checkpoint, model, optimizer, scheduler, epoch, step, seed, result.history,
+                    result.step_losses, config,
+                )  # fmt: skip
     finally:
         epoch_bar.close()
     result.seconds = time.perf_counter() - started
@@ -395,13 +425,7 @@ def _epoch_line(entry: dict[str, Any], epochs: int) -> str:
     return "  ".join(parts)
 
 
-def _emitter(
-    verbose: bool, log: Callable[[str], None] | None, progress: bool
-) -> Callable[[str], None]:
+def _emitter(verbose: bool, log: Callable[[str], None] | None) -> Callable[[str], None]:
     if not verbose:
         return lambda line: None
-    if log is not None:
-        return log
-    if progress:
-            return lambda line: tqdm.write(line, file=sys.stdout)
-    return lambda line: print(line, flush=True)
+    return log if log is not None else write_line

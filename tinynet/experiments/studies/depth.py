@@ -1,6 +1,6 @@
 """Signal propagation with depth: what a deep MLP does to a batch at initialization, layer by layer
-(activation std, saturation, dead units, weight-gradient norm; Glorot & Bengio 2010; He et al. 2015;
-Klambauer et al. 2017). A profile is one Monitor record at step 0: no training."""
+(activation std, saturation, dead units, back-propagated signal, weight-gradient norm; Glorot & Bengio
+2010; He et al. 2015; Klambauer et al. 2017). A profile is one Monitor record at step 0: no training."""
 
 from __future__ import annotations
 
@@ -46,9 +46,13 @@ def signal_profile(
     dict
         ``activation``, ``init``, ``depth``, ``width``; per hidden layer ``k = 1..depth`` (lists of
         length ``depth``): ``act_mean``, ``act_std`` (of the activation output), ``pre_std`` (of the
-        Linear output), ``saturated`` (tanh/sigmoid, else None), ``dead`` (ReLU family, else None),
-        ``grad_std`` (std of dL/d activation); per layer including the output layer (length
-        ``depth + 1``): ``weight_grad_norm``; and ``gradient_flow``, ``loss``, ``ln_classes``.
+        Linear output), ``saturated`` (for an activation that declares ``saturates``, such as tanh
+        and sigmoid, else None), ``dead`` (for one that declares ``can_die``, such as ReLU, else
+        None), ``grad_std`` (std of dL/d activation); per layer including the output layer (length
+        ``depth + 1``): ``out_grad_std`` (std of dL/d layer output, the back-propagated signal) and
+        ``weight_grad_norm``; and ``gradient_flow`` (``out_grad_std`` of the first layer over that
+        of the last hidden one), ``weight_grad_ratio`` (``||dL/dW_first|| / ||dL/dW_last||``),
+        ``loss``, ``ln_classes``.
     """
     n_classes = int(np.max(y)) + 1
     model = build_mlp(
@@ -73,8 +77,10 @@ def signal_profile(
             "saturated": [acts[k]["saturated"] for k in hidden],
             "dead": [acts[k]["dead"] for k in hidden],
             "grad_std": [acts[k]["grad_std"] for k in hidden],
+            "out_grad_std": [row.get("out_grad_std") for row in record["layers"]],
             "weight_grad_norm": [row["weight_grad_norm"] for row in record["layers"]],
             "gradient_flow": record["gradient_flow"],
+            "weight_grad_ratio": record.get("weight_grad_ratio"),
             "loss": record["loss"],
             "ln_classes": record["ln_classes"],
         }
