@@ -9,6 +9,7 @@ here. The default table keeps the columns that fit a 100-column terminal for the
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -125,15 +126,20 @@ def report_text(
     activations: Mapping[str, Activation] | None = None,
     *,
     wide: bool = False,
+    width: int = 100,
 ) -> str:
     """The table of ``last`` (every column with ``wide=True``), then the findings of ``first`` ("at
-    initialization" when it is step 0) and, when it is another record, of ``last``, one
-    ``"  - message"`` line each."""
+    initialization" when it is step 0) and, when it is another record, of ``last``: each finding a
+    ``"  - message"`` item, wrapped at word boundaries to ``width`` columns (continuation lines
+    indented under the message)."""
     parts = [record_table(last, activations, wide=wide), ""]
     sections = [(first, "at initialization" if first["step"] == 0 else f"at step {first['step']}")]
     if last is not first:
         sections.append((last, f"at step {last['step']}"))
     for record, title in sections:
         parts.append(f"Findings {title}:")
-        parts.extend(f"  - {f.message}" for f in find_problems(record, activations))
+        parts.extend(
+            textwrap.fill(f.message, width, initial_indent="  - ", subsequent_indent="    ")
+            for f in find_problems(record, activations)
+        )
     return "\n".join(parts)

@@ -24,8 +24,8 @@ from .config import (
     describe,
     validate,
 )
-from .leaderboard import COLUMNS, LeaderboardRow, format_leaderboard, leaderboard, summarize
-from .run import ExperimentResult, run, summary
+from .leaderboard import COLUMNS, LeaderboardRow, format_leaderboard, leaderboard, rank_labels, summarize
+from .run import RESUME_FIELDS, ExperimentResult, check_resume, run, summary
 from .sweep import (
     BLAS_THREAD_VARIABLES,
     SHOWCASE,
@@ -44,6 +44,7 @@ __all__ = [
     "DATASETS",
     "DEFAULT_LR",
     "OPTIMIZERS",
+    "RESUME_FIELDS",
     "SHOWCASE",
     "SYNTHETIC_TEST",
     "SYNTHETIC_TRAIN",
@@ -55,12 +56,14 @@ __all__ = [
     "SweepResult",
     "build_mlp",
     "check_inits",
+    "check_resume",
     "default_jobs",
     "describe",
     "format_leaderboard",
     "leaderboard",
     "load_dataset",
     "make_optimizer",
+    "rank_labels",
     "registered_schemes",
     "run",
     "run_task",

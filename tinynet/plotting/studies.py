@@ -44,7 +44,8 @@ def plot_sweep(result: Any, path: str | os.PathLike[str] | None = None, ncols: i
     fig = new_figure(2.6 * ncols, 2.2 * math.ceil(n / ncols) + 0.4)
     axes = grid(fig, n, ncols)
     ln_c = next((r.get("ln_classes") for r in data["runs"] if r.get("ln_classes")), None)
-    for rank, (ax, init, row) in enumerate(zip(axes, order, data["leaderboard"]), start=1):
+    for position, (ax, init, row) in enumerate(zip(axes, order, data["leaderboard"]), start=1):
+        rank = row.get("rank") or str(position)
         runs = by_init.get(init, [])
         for key, style, label in (("train_loss", "-", "train"), ("test_loss", "--", "test")):
             curves = [[h.get(key) for h in r.get("history", [])] for r in runs]
@@ -153,16 +154,19 @@ def plot_trainability(results: Sequence[dict[str, Any]], path: str | os.PathLike
     lines."""
     fig = new_figure(6.4, 4.2)
     ax = fig.add_subplot()
+    optimizers = list(dict.fromkeys(r.get("optimizer", "sgd") for r in results))
     for r in results:
         losses = r["train_loss"]
-        label = f"{r['scheme']}: {r['final_loss']:.3f} ({100 * r['loss_ratio']:.0f}% of ln C)"
+        who = r["scheme"] if len(optimizers) == 1 else f"{r['scheme']} ({r.get('optimizer', 'sgd')})"
+        label = f"{who}: {r['final_loss']:.3f} ({100 * r['loss_ratio']:.0f}% of ln C)"
         ax.plot(np.arange(1, len(losses) + 1), losses, marker="o", label=label)
     if results:
         ln_c = results[0]["ln_classes"]
         ax.axhline(ln_c, color="gray", linestyle=":", label="ln C")
         ax.axhline(0.7 * ln_c, color="gray", linestyle="--", label="0.7 ln C")
         r = results[0]
-        ax.set_title(f"{r['depth']}-layer {r.get('width')}-wide MLP, plain SGD: training loss")
+        how = " vs ".join("plain SGD" if o == "sgd" else o for o in optimizers)
+        ax.set_title(f"{r['depth']}-layer {r.get('width')}-wide MLP, {how}: training loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean training loss")
     ax.legend(fontsize="small")
