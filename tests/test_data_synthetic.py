@@ -1,8 +1,14 @@
 """Synthetic MNIST-like digits: structure, determinism, variety, centring, difficulty and the cache."""
 
 import hashlib
+import io
 import math
+import os
+import struct
 import sys
+import threading
+import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -187,6 +193,118 @@ def test_corrupt_cache_is_regenerated_not_trusted(damage):
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     with np.load(path, allow_pickle=False) as npz:  # the file was rewritten whole
         assert np.array_equal(npz["x_test"], expected[1][0])
+
+
+def _npy(header: str, data: bytes = b"") -> bytes:
+    """A version-1.0 .npy member with the given (possibly hostile) header text."""
+    text = header.encode("latin1")
+    pad = (-(10 + len(text) + 1)) % 64
+    text += b" " * pad + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + data
+
+
+def _good_npy(arr):
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def _poisoned_zip(x_train_member, x_train_name="x_train.npy"):
+    """An .npz whose x_train member is ``x_train_member``; the other members are valid."""
+    members = {
+        x_train_name: x_train_member,
+        "y_train.npy": _good_npy(np.zeros(20, np.int64)),
+        "x_test.npy": _good_npy(np.zeros((10, 28, 28), np.uint8)),
+        "y_test.npy": _good_npy(np.zeros(10, np.int64)),
+    }
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+POISONS = {
+    # members that are not .npy at all: numpy hands back raw bytes (AttributeError in the reader)
+    "raw-member": lambda: _poisoned_zip(b"plain bytes", "x_train"),
+    # a header declaring 10^12 images: allocation fails (MemoryError) unless refused first
+    "huge-shape": lambda: _poisoned_zip(_npy("{'descr': '|u1', 'fortran_order': False, "
+                                             "'shape': (1000000000000, 28, 28), }")),
+    # a header nested 2,000 lists deep (RecursionError while parsing it)
+    "deep-header": lambda: _poisoned_zip(_npy("{'descr': '|u1', 'fortran_order': False, 'shape': "
+                                              + "[" * 2000 + "]" * 2000 + "}")),
+    # an unterminated header (tokenize.TokenError while parsing it)
+    "unterminated-header": lambda: _poisoned_zip(_npy("{'descr': '|u1', 'shape': (20, 28, 28),")),
+    # an object array: only pickle could read it
+    "object-member": lambda: _poisoned_zip(_npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }",
+                                                b"\x80\x04N.")),
+    "not-a-zip": lambda: b"PK\x03\x04 not really",
+}
+
+
+@pytest.mark.parametrize("poison", sorted(POISONS))
+def test_poisoned_cache_is_rendered_again_and_overwritten(poison):
+    """Whatever the reader raises for a crafted file, the digits are rendered and the file replaced."""
+    expected = synthetic_digits(20, 10, seed=9, cache=False)
+    path = cache_path(20, 10, 9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(POISONS[poison]())
+    got = synthetic_digits(20, 10, seed=9, cache=True)
+    for a, b in zip(expected, got, strict=True):
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    with np.load(path, allow_pickle=False) as npz:  # the poisoned file was overwritten with a good one
+        assert np.array_equal(npz["x_train"], expected[0][0])
+        assert np.array_equal(npz["y_test"], expected[1][1])
+
+
+@pytest.mark.parametrize(
+    "reader",
+    [
+        lambda path, expected: None,
+        lambda path, expected: (_ for _ in ()).throw(ValueError("cache: bad member")),
+        lambda path, expected: (_ for _ in ()).throw(OSError("cache: unreadable")),
+        lambda path, expected: {"x_train": np.zeros(3)},  # wrong arrays handed back
+        lambda path, expected: {k: np.zeros((1,) * 3, np.uint8) for k in expected},
+        lambda path, expected: "not a dict",
+    ],
+    ids=["none", "value-error", "os-error", "wrong-keys", "wrong-shapes", "not-a-dict"],
+)
+def test_any_reader_verdict_on_a_bad_cache_means_render_again(monkeypatch, reader):
+    expected = synthetic_digits(20, 10, seed=10, cache=False)
+    synthetic_digits(20, 10, seed=10, cache=True)
+    monkeypatch.setattr(synthetic, "load_npz", reader)
+    got = synthetic_digits(20, 10, seed=10, cache=True)
+    for a, b in zip(expected, got, strict=True):
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_fifo_at_the_cache_path_is_replaced_not_read(tmp_path):
+    """A FIFO where the cache file should be would block a reader forever; it is rendered over instead."""
+    expected = synthetic_digits(20, 10, seed=12, cache=False)
+    path = cache_path(20, 10, 12)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    box = {}
+    thread = threading.Thread(target=lambda: box.update(got=synthetic_digits(20, 10, seed=12, cache=True)),
+                              daemon=True)
+    start = time.monotonic()
+    thread.start()
+    thread.join(10)
+    if thread.is_alive():  # a regression: release the blocked reader before failing
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    assert not thread.is_alive() and time.monotonic() - start < 5, "blocked on a FIFO cache file"
+    assert np.array_equal(box["got"][0][0], expected[0][0])
+    assert path.is_file()  # the FIFO was replaced by a regular cache file
+    with np.load(path, allow_pickle=False) as npz:
+        assert np.array_equal(npz["x_test"], expected[1][0])
+
+
+def test_folder_at_the_cache_path_renders_and_warns():
+    path = cache_path(20, 10, 13)
+    path.mkdir(parents=True)
+    with pytest.warns(UserWarning, match="could not write the cache"):
+        (x, _), _ = synthetic_digits(20, 10, seed=13, cache=True)
+    assert x.shape == (20, 28, 28) and x.any()
 
 
 def test_cache_with_wrong_arrays_is_regenerated():

@@ -202,3 +202,179 @@ def test_run_refuses_a_checkpoint_without_configuration(tmp_path):
     experiments.run(replace(BASE, epochs=2), progress=False, log=lines.append, dataset=BLOBS,
                     resume=path, force=True)  # fmt: skip
     assert "stores no run configuration" in lines[0]
+
+
+# ---------------------------------------------------------------- a failed resume changes nothing
+def _tree_equal(a, b, where="state"):
+    """Bit-identical trees of dicts, lists and arrays (same keys, dtypes, shapes and bits)."""
+    assert type(a) is type(b), where
+    if isinstance(a, dict):
+        assert list(a) == list(b), where
+        for key in a:
+            _tree_equal(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _tree_equal(x, y, f"{where}[{i}]")
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape, where
+        assert a.tobytes() == b.tobytes(), where
+    else:
+        assert a == b or (a != a and b != b), where
+
+
+def _everything(model, opt, scheduler):
+    groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+    return {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "groups": groups,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "rng": tn.default_generator().bit_generator.state,
+    }
+
+
+def _trained(opt_name="adam", hidden=12, seed=0, epochs=1, checkpoint=None):
+    """A model with an optimizer and scheduler that have state (one epoch of fit)."""
+    tn.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(6, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, 3))
+    make = {"adam": lambda p: optim.Adam(p, lr=0.01), "sgd": lambda p: optim.SGD(p, lr=0.05, momentum=0.9),
+            "adamw": lambda p: optim.AdamW(p, lr=0.01), "rmsprop": lambda p: optim.RMSprop(p)}  # fmt: skip
+    opt = make[opt_name](model.parameters())
+    scheduler = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+    tn.training.fit(model, opt, (X, Y), epochs=epochs, batch_size=BATCH, scheduler=scheduler,
+                    progress=False, verbose=False, rng=seed, checkpoint=checkpoint)  # fmt: skip
+    return model, opt, scheduler
+
+
+def _edit(path, tmp_path, change):
+    state = tn.load(path)
+    change(state)
+    edited = tmp_path / "edited.npz"
+    tn.save(state, edited)
+    return edited
+
+
+def _older_format(state):
+    del state["optimizer_type"]  # an older checkpoint: the optimizer's class is not stored
+
+
+FAILED_RESUMES = {
+    # name: (optimizer of the checkpoint, of the resuming run, hidden width of the run, edit, match)
+    "adam on an sgd checkpoint": ("sgd", "adam", 12, None, "the optimizer SGD, this run's is Adam"),
+    "adamw on an adam checkpoint": ("adam", "adamw", 12, None, "the optimizer Adam, this run's is AdamW"),
+    "adam on an sgd checkpoint of an older format": (
+        "sgd", "adam", 12, _older_format, "lacks Adam's option.*'betas'"),
+    "sgd on an adam checkpoint of an older format": (
+        "adam", "sgd", 12, _older_format, "lacks SGD's option.*'momentum'"),
+    "no optimizer key": ("adam", "adam", 12, lambda s: s.pop("optimizer"), "it lacks 'optimizer'"),
+    "no step key": ("adam", "adam", 12, lambda s: s.pop("step"), "it lacks 'step'"),
+    "wrong-shape model": (
+        "adam", "adam", 10, None, r"0\.weight has shape \(6, 12\), the model's is \(6, 10\)"),
+    "no scheduler state": ("adam", "adam", 12, lambda s: s.pop("scheduler"), "holds no scheduler state"),
+    "scheduler state of another scheduler": (
+        "adam", "adam", 12, lambda s: s["scheduler"].pop("gamma"), "missing.*gamma"),
+    "an optimizer state array of the wrong shape": (
+        "adam", "adam", 12, lambda s: s["optimizer"]["state"][0].update(exp_avg=np.zeros(3)),
+        r"state\[0\]\['exp_avg'\] has shape \(3,\)"),
+    "a bad generator state": ("adam", "adam", 12, lambda s: s.update(default_rng='{"x": 1}'), "not a usable"),
+    "an unreadable history": ("adam", "adam", 12, lambda s: s.update(history="[" * 100_000), "'history'"),
+    "a negative epoch": ("adam", "adam", 12, lambda s: s.update(epoch=-1), "'epoch' must be an int >= 0"),
+    "a seed that is not a number": ("adam", "adam", 12, lambda s: s.update(seed="12a"), "'seed'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(FAILED_RESUMES))
+def test_a_failed_resume_leaves_model_optimizer_and_scheduler_bit_identical(tmp_path, case):
+    saved_opt, run_opt, hidden, edit, match = FAILED_RESUMES[case]
+    path = tmp_path / "ckpt.npz"
+    _trained(saved_opt, checkpoint=path)
+    if edit is not None:
+        path = _edit(path, tmp_path, edit)
+    model, opt, scheduler = _trained(run_opt, hidden=hidden, seed=7)  # its own, different state
+    before = _everything(model, opt, scheduler)
+    with pytest.raises(ValueError, match=match):
+        tn.training.fit(model, opt, (X, Y), epochs=3, batch_size=BATCH, scheduler=scheduler,
+                        resume=path, progress=False, verbose=False)  # fmt: skip
+    _tree_equal(before, _everything(model, opt, scheduler))
+
+
+def test_a_load_that_fails_half_way_is_rolled_back(tmp_path, monkeypatch):
+    """Validation passes; the optimizer's load then writes and fails (as a bug or an interrupt
+    might): the model loaded before it, and the optimizer itself, are put back exactly."""
+    path = tmp_path / "ckpt.npz"
+    _trained("adam", checkpoint=path)
+    model, opt, scheduler = _trained("adam", seed=7)
+    before = _everything(model, opt, scheduler)
+    real = opt.load_state_dict
+
+    def load_then_fail(state):
+        real(state)
+        opt.param_groups[0]["sneaked_in"] = True
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(opt, "load_state_dict", load_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        tn.training.fit(model, opt, (X, Y), epochs=3, batch_size=BATCH, scheduler=scheduler,
+                        resume=path, progress=False, verbose=False)  # fmt: skip
+    _tree_equal(before, _everything(model, opt, scheduler))
+    assert "sneaked_in" not in opt.param_groups[0]
+
+
+def test_validation_is_the_optimizers_own_and_changes_nothing():
+    """Every pair of optimizer kinds refuses the other's state (by its options), and a state array
+    of the wrong shape is refused even where the optimizer keeps None until its first step (SGD's
+    momentum buffer, which the old check let through)."""
+    model = nn.Sequential(nn.Linear(6, 4), nn.ReLU(), nn.Linear(4, 3))
+    makers = [lambda: optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+              lambda: optim.Adam(model.parameters()), lambda: optim.RMSprop(model.parameters()),
+              lambda: optim.Adagrad(model.parameters())]  # fmt: skip
+    states = []
+    for make in makers:
+        opt = make()
+        opt.zero_grad()
+        nn.CrossEntropyLoss()(model(X), Y).backward()
+        opt.step()
+        states.append((type(opt).__name__, opt.state_dict()))
+    for make in makers:
+        opt = make()
+        before = opt.state_dict()
+        for name, state in states:
+            if name == type(opt).__name__:
+                opt.check_state_dict(state)
+                continue
+            with pytest.raises(ValueError, match=f"lacks {type(opt).__name__}'s option"):
+                opt.load_state_dict(state)
+        _tree_equal(before, opt.state_dict())
+    sgd = makers[0]()
+    bad = states[0][1]
+    bad["state"][0]["momentum_buffer"] = np.zeros((2, 2))
+    with pytest.raises(ValueError, match=r"momentum_buffer'\] has shape \(2, 2\)"):
+        sgd.load_state_dict(bad)
+    bad["state"][0]["momentum_buffer"] = "fast"
+    with pytest.raises(TypeError, match="must be an array or None"):
+        sgd.load_state_dict(bad)
+
+
+def test_run_validates_the_whole_checkpoint_before_loading_its_weights(tmp_path, monkeypatch):
+    """experiments.run loads the checkpoint's weights early (for the first record): forced onto
+    another optimizer or another width, it refuses before any weight is loaded."""
+    path = tmp_path / "run.npz"
+    _run(BASE, checkpoint=path)
+    loads = []
+    original = nn.Module.load_state_dict
+
+    def spy(self, state_dict, strict=True):
+        loads.append(type(self).__name__)
+        return original(self, state_dict, strict)
+
+    monkeypatch.setattr(nn.Module, "load_state_dict", spy)
+    with pytest.warns(UserWarning, match="optimizer: checkpoint 'sgd'"):
+        with pytest.raises(ValueError, match="the optimizer SGD, this run's is Adam"):
+            experiments.run(replace(BASE, optimizer="adam", epochs=2), quiet=True, dataset=BLOBS,
+                            resume=path, force=True)  # fmt: skip
+    with pytest.warns(UserWarning, match="width: checkpoint 8"):
+        with pytest.raises(ValueError, match=r"its model state does not fit this model: .*\(6, 8\)"):
+            experiments.run(replace(BASE, width=5, epochs=2), quiet=True, dataset=BLOBS,
+                            resume=path, force=True)  # fmt: skip
+    assert loads == []

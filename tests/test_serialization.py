@@ -4,14 +4,15 @@ tinynet checkpoint (without ever unpickling)."""
 import json
 import os
 import pickle
+import threading
 import zipfile
 
 import numpy as np
 import pytest
 
 import tinynet as tn
-from tinynet import nn, optim
-from tinynet.serialization import MANIFEST
+from tinynet import nn, optim, serialization
+from tinynet.serialization import MANIFEST, MAX_DEPTH
 
 
 def assert_same(a, b, where="obj"):
@@ -271,3 +272,69 @@ def test_loading_a_foreign_file_into_a_model_changes_nothing(tmp_path):
         model.load_state_dict(tn.load(path))
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
+
+
+# ----------------------------------------------------------------------------- limits (issue 18)
+def nested(depth):
+    tree = None
+    for _ in range(depth):
+        tree = [tree]
+    return tree
+
+
+def test_nesting_up_to_the_limit_round_trips_and_deeper_is_refused_at_save(tmp_path):
+    path = tmp_path / "deep.npz"
+    tn.save({"d": nested(MAX_DEPTH - 1)}, path)  # the outer dict is one level
+    assert tn.load(path) == {"d": nested(MAX_DEPTH - 1)}
+    for depth in (MAX_DEPTH + 1, 2000):
+        with pytest.raises(ValueError, match="nested deeper than 64 levels"):
+            tn.save(nested(depth), tmp_path / "deeper.npz")
+    assert sorted(os.listdir(tmp_path)) == ["deep.npz"]
+
+
+def test_manifest_size_limit_holds_for_save_and_load(tmp_path, monkeypatch):
+    path = tmp_path / "many.npz"
+    tn.save(list(range(1000)), path)
+    monkeypatch.setattr(serialization, "MAX_MANIFEST_BYTES", 4000)
+    with pytest.raises(ValueError, match="over the limit of 4000 bytes; store many numbers as one array"):
+        tn.save(list(range(1000)), tmp_path / "other.npz")
+    with pytest.raises(ValueError, match=r"member '__tinynet__' declares \d+ bytes.*limit of 4000"):
+        tn.load(path)
+
+
+def test_max_bytes_bounds_a_checkpoint(tmp_path):
+    path = tmp_path / "w.npz"
+    tn.save({"w": np.ones(1000)}, path)
+    limit = r"w\.npz.*member 'a0' declares \d+ bytes.*of 5000 bytes \(max_bytes\)"
+    with pytest.raises(ValueError, match=limit):
+        tn.load(path, max_bytes=5000)
+    assert tn.load(path, max_bytes=10_000)["w"].shape == (1000,)
+    with pytest.raises(ValueError, match="max_bytes must be an int >= 0"):
+        tn.load(path, max_bytes=-1)
+    with pytest.raises(TypeError, match="max_bytes must be an int"):
+        tn.load(path, max_bytes="big")
+
+
+def test_loaded_arrays_are_writable(tmp_path):
+    tn.save({"w": np.zeros(3)}, tmp_path / "w.npz")
+    w = tn.load(tmp_path / "w.npz")["w"]
+    w += 1  # an optimizer updates loaded weights in place
+    np.testing.assert_array_equal(w, np.ones(3))
+
+
+def test_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    outcome = []
+
+    def attempt():
+        try:
+            tn.load(fifo)
+        except ValueError as error:
+            outcome.append(str(error))
+
+    worker = threading.Thread(target=attempt, daemon=True)  # a regression blocks in open(): bounded
+    worker.start()
+    worker.join(5)
+    assert not worker.is_alive(), "tn.load blocked on a FIFO"
+    assert len(outcome) == 1 and "pipe.npz' is not a regular file" in outcome[0]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinynet as tn
-from tinynet import nn, optim
+from tinynet import experiments, nn, optim
 from tinynet.diagnostics import Monitor
 from tinynet.training import (
     CHECKPOINT_FORMAT,
@@ -16,10 +16,12 @@ from tinynet.training import (
     DivergenceError,
     check_config,
     config_mismatches,
+    count_nonfinite,
     evaluate,
     fit,
     read_checkpoint,
 )
+from tinynet.training.divergence import GradTracker, Guard, NonFinite, diverged
 
 RNG = np.random.default_rng(11)
 CENTRES = 3.0 * RNG.standard_normal((3, 8))
@@ -282,3 +284,114 @@ def test_format_1_checkpoint_still_resumes(tmp_path):
     assert rest.steps == 6 and len(rest.step_losses) == 6
     assert all(math.isfinite(v) for v in rest.step_losses[3:])
     assert rest.to_dict()["step_losses"][:3] == [None, None, None]
+
+
+# ------------------------------------------------------------------ NaN/inf in the data: named first
+def test_one_nan_input_is_named_as_the_cause_not_the_learning_rate():
+    x = TRAIN[0].copy()
+    x[7, 3] = np.nan
+    model = _model()
+    result = fit(model, optim.SGD(model.parameters(), lr=0.1), (x, TRAIN[1]), epochs=2,
+                 batch_size=32, progress=False, verbose=False, rng=0)  # fmt: skip
+    d = result.divergence
+    assert result.diverged and d.reason == "nan loss" and d.batch_nonfinite == 1
+    assert "The data holds NaN/inf: this batch holds 1 NaN/inf value in 1 of" in d.message
+    assert "the training data holds 1 NaN/inf value in 1 of 180 examples" in d.message
+    assert "learning rate too high" not in d.message and "initial weights" not in d.message
+    assert result.to_dict()["divergence"]["batch_nonfinite"] == 1
+    assert all(np.isfinite(p.data).all() for p in model.parameters())  # the NaN step never applied
+
+
+def test_nan_spread_by_standardization_is_counted_in_every_input():
+    """The reported case: one NaN pixel, standardized with the data's (NaN) mean, spreads to every
+    value; training stops at step 1 naming them all."""
+    x = TRAIN[0].astype(np.float64)
+    x[0, 0] = np.nan
+    x = (x - x.mean()) / x.std()
+    model = _model()
+    with pytest.raises(DivergenceError, match="The data holds NaN/inf") as info:
+        fit(model, optim.SGD(model.parameters(), lr=0.1), (x, TRAIN[1]), epochs=1, batch_size=60,
+            progress=False, verbose=False, on_divergence="raise", rng=0)  # fmt: skip
+    d = info.value.divergence
+    assert d.step == 1 and "this batch holds 480 NaN/inf values in 60 of 60 examples" in d.message
+    assert "the training data holds 1,440 NaN/inf values in 180 of 180 examples" in d.message
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the inf's backward
+def test_non_finite_targets_and_values_that_overflow_the_models_dtype_count_too():
+    x = TRAIN[0].astype(np.float64)
+    x[3, 1] = 1e300  # finite in float64, inf once cast to the float32 model
+    model = _model()
+    result = fit(model, optim.SGD(model.parameters(), lr=0.1), (x, TRAIN[1]), epochs=1,
+                 batch_size=180, progress=False, verbose=False, rng=0)  # fmt: skip
+    assert result.diverged and "this batch holds 1 NaN/inf value in 1 of 180" in result.message
+    targets = np.zeros((180, 3), dtype=np.float32)
+    targets[5, 2] = np.inf
+    model = _model()
+    result = fit(model, optim.SGD(model.parameters(), lr=0.1), (TRAIN[0], targets), epochs=1,
+                 batch_size=180, loss=nn.MSELoss(), progress=False, verbose=False, rng=0)  # fmt: skip
+    assert result.diverged and "The data holds NaN/inf" in result.message
+
+
+def test_divergence_on_a_clean_batch_still_blames_the_rate_and_names_the_datas_nan():
+    model = _model()
+    guard = Guard(100.0)
+    guard.check_loss(1.0, 1)
+    message = diverged("exploding loss", 1e9, 5, 1, 5, guard, GradTracker(model, 100.0),
+                       optim.SGD(model.parameters(), lr=3.0), in_batch=NonFinite(0, 0, 16),
+                       in_data=NonFinite(3, 2, 180)).message  # fmt: skip
+    assert "a learning rate too high for this network (lr=3" in message
+    assert message.endswith("Also, the data holds NaN/inf: 3 NaN/inf values in 2 of 180 examples "
+                            "(none in this batch).")  # fmt: skip
+
+
+def test_count_nonfinite_in_chunks_matches_a_direct_count():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3000, 700)).astype(np.float32)  # 2.1 M values: several chunks
+    rows = rng.choice(3000, 40, replace=False)
+    x[rows, rng.integers(0, 700, 40)] = np.nan
+    x[rows[:5], 0] = np.inf  # a second bad value in five of those rows
+    x[1497:1500, :] = -np.inf  # rows across a chunk boundary
+    bad = ~np.isfinite(x)
+    found = count_nonfinite(x, np.arange(3000))
+    assert (found.values, found.examples, found.total) == (
+        int(bad.sum()), int(bad.any(axis=1).sum()), 3000
+    )  # fmt: skip
+    assert not count_nonfinite(np.arange(6).reshape(3, 2), np.zeros(3))  # ints hold none
+
+
+def test_evaluation_on_non_finite_test_data_warns_and_scores_nothing(capsys):
+    x_test = TEST[0].copy()
+    x_test[2, :2] = [np.nan, np.inf]
+    model = _model()
+    with pytest.warns(UserWarning, match=r"evaluate: the data holds NaN/inf \(2 NaN/inf values in 1 "
+                      r"of 60 examples\)"):  # fmt: skip
+        loss, acc = evaluate(model, x_test, TEST[1])
+    assert math.isnan(loss) and acc is None
+    with pytest.warns(UserWarning, match="2 NaN/inf values in 1 of 60 examples"):
+        result = fit(model, optim.SGD(model.parameters(), lr=0.1), TRAIN, (x_test, TEST[1]),
+                     epochs=1, progress=False, rng=0)  # fmt: skip
+    line = capsys.readouterr().out.strip()
+    assert "test not scored (the test data holds 2 NaN/inf values in 1 of 60 examples)" in line
+    assert line.count("acc") == 1  # the training accuracy only: no meaningless test accuracy
+    entry = result.history[-1]
+    assert math.isnan(entry["test_loss"]) and entry["test_accuracy"] is None
+    assert not result.diverged  # the training data is clean
+    wide = TEST[0].astype(np.float64)
+    wide[4, 4] = 1e300  # inf for the float32 model
+    with pytest.warns(UserWarning, match="1 NaN/inf value in 1 of 60 examples"):
+        assert evaluate(model, wide, TEST[1])[1] is None
+
+
+def test_run_summary_says_why_the_test_accuracy_is_missing():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((90, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 90)
+    x_test = x[60:].copy()
+    x_test[0, 0] = np.nan
+    data = experiments.Dataset("blobs", x[:60], y[:60], x_test, y[60:])
+    config = experiments.Config(depth=1, width=8, epochs=1, batch_size=16, lr=0.05, probe_size=16)
+    with pytest.warns(UserWarning, match="1 NaN/inf value in 1 of 30 examples"):
+        result = experiments.run(config, dataset=data, quiet=True)
+    text = experiments.summary(result)
+    assert "test accuracy not measured (the test data holds NaN/inf values)" in text

@@ -3,50 +3,75 @@
 A checkpoint is an ordinary ``.npz`` archive. Every array of ``obj`` is one member (``a0``, ``a1``,
 ...); the member ``__tinynet__`` holds a UTF-8 JSON manifest: the format name and version and the
 structure of ``obj`` (dicts with str or int keys, lists, tuples, numbers, strings, bools, None),
-with each array replaced by a reference to its member. Reading uses ``allow_pickle=False``
-throughout, so loading a file can never run code.
+with each array replaced by a reference to its member. Reading goes through the one bounded
+``.npz`` reader (:class:`tinynet._files.NpzReader`), which never unpickles, so loading a file can
+never run code; sizes are checked before anything is decompressed or allocated.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import zipfile
+import re
+import stat
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ._checks import is_int, is_real
-from ._files import atomic_write
+from ._checks import check_int, is_int
+from ._files import ARRAY_KINDS, DEFAULT_MAX_NPZ_BYTES, NpzReader, atomic_write
 from ._version import __version__
 from .tensor import Tensor
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load", "save"]
+__all__ = ["DEFAULT_MAX_BYTES", "FORMAT", "FORMAT_VERSION", "MAX_DEPTH", "MAX_MANIFEST_BYTES", "load", "save"]
 
 FORMAT = "tinynet-checkpoint"
 FORMAT_VERSION = 1
 MANIFEST = "__tinynet__"
-_ARRAY_KINDS = "biufcU"  # bool, ints, floats, complex, unicode: never object or void
-_MAX_MANIFEST_BYTES = 64 * 2**20
+#: the default bound on a checkpoint's declared uncompressed size (``tn.load(max_bytes=...)``): 2 GiB
+DEFAULT_MAX_BYTES = DEFAULT_MAX_NPZ_BYTES
+#: the largest manifest member (its uncompressed size), written and read
+MAX_MANIFEST_BYTES = 64 * 2**20
+#: the deepest nesting of dicts, lists and tuples a checkpoint may hold, written and read
+MAX_DEPTH = 64
+_MAX_HEADER_ROOM = 1024  # room for the manifest member's .npy header within MAX_MANIFEST_BYTES
+_JSON_DEPTH = 2 * MAX_DEPTH + 2  # a dict entry is a JSON object holding a list: two levels per level
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
+
+
+def _float_entry(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if not is_int(value):
+        return False
+    try:  # JSON may spell a float as a (huge) integer
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
 # what a manifest's scalar entries may hold, by their "t" (JSON gives only Python types)
 _MANIFEST_VALUE: dict[str, Callable[[Any], bool]] = {
     "bool": lambda v: isinstance(v, bool),
     "int": is_int,
-    "float": is_real,
+    "float": _float_entry,
     "str": lambda v: isinstance(v, str),
 }
 
 
 def _check_array(array: np.ndarray, where: str) -> None:
-    if array.dtype.kind not in _ARRAY_KINDS:
+    if array.dtype.kind not in ARRAY_KINDS:
         raise TypeError(
             f"save: {where} is an array of dtype {array.dtype}; only numeric, bool and str arrays "
             "can be stored (object arrays would need pickle)"
         )
 
 
-def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str, active: set[int]) -> Any:
+def _encode(
+    obj: Any, arrays: dict[str, np.ndarray], where: str, active: set[int], depth: int = 0
+) -> Any:
     if isinstance(obj, Tensor):
         obj = obj.data
     if obj is None:
@@ -73,6 +98,11 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str, active: set[int
     if isinstance(obj, (dict, list, tuple)):
         if id(obj) in active:
             raise ValueError(f"save: {where} contains itself; a checkpoint must be a tree")
+        if depth >= MAX_DEPTH:
+            raise ValueError(
+                f"save: {where} is nested deeper than {MAX_DEPTH} levels of dicts, lists and "
+                "tuples; a checkpoint holds at most that many"
+            )
         active.add(id(obj))
         try:
             if isinstance(obj, dict):
@@ -84,10 +114,15 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str, active: set[int
                             "keys must be str or int"
                         )
                     keys.append(key if isinstance(key, str) else int(key))
-                values = [_encode(obj[key], arrays, f"{where}[{key!r}]", active) for key in obj]
+                values = [
+                    _encode(obj[key], arrays, f"{where}[{key!r}]", active, depth + 1) for key in obj
+                ]
                 return {"t": "dict", "k": keys, "v": values}
             kind = "list" if isinstance(obj, list) else "tuple"
-            items = [_encode(item, arrays, f"{where}[{i}]", active) for i, item in enumerate(obj)]
+            items = [
+                _encode(item, arrays, f"{where}[{i}]", active, depth + 1)
+                for i, item in enumerate(obj)
+            ]
             return {"t": kind, "v": items}
         finally:
             active.discard(id(obj))
@@ -114,13 +149,19 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     TypeError
         Naming the position in ``obj`` of a value that cannot be stored (e.g. an object array).
     ValueError
-        If ``obj`` contains itself.
+        If ``obj`` contains itself, is nested deeper than :data:`MAX_DEPTH` (64) levels, or its
+        manifest would exceed :data:`MAX_MANIFEST_BYTES` (64 MiB).
     """
     path = os.fspath(path)
     arrays: dict[str, np.ndarray] = {}
     tree = _encode(obj, arrays, "obj", set())
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "tinynet": __version__, "tree": tree}
     text = json.dumps(manifest, separators=(",", ":")).encode("utf-8")
+    if len(text) + _MAX_HEADER_ROOM > MAX_MANIFEST_BYTES:
+        raise ValueError(
+            f"save: the structure of obj needs a manifest of {len(text)} bytes, over the limit of "
+            f"{MAX_MANIFEST_BYTES} bytes; store many numbers as one array instead"
+        )
     arrays[MANIFEST] = np.frombuffer(text, dtype=np.uint8)
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise FileNotFoundError(f"save: the folder of {path!r} does not exist")
@@ -139,8 +180,10 @@ def _corrupt(path: str, why: str) -> ValueError:
 
 
 def _sniff(path: str) -> None:
-    size = os.path.getsize(path)
-    if size == 0:
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):  # a FIFO or a device: opening it could block
+        raise ValueError(f"tinynet.load: {path!r} is not a regular file, so not a checkpoint")
+    if os.path.getsize(path) == 0:
         raise _corrupt(path, "the file is empty")
     with open(path, "rb") as handle:
         head = handle.read(6)
@@ -156,41 +199,81 @@ def _sniff(path: str) -> None:
     raise _not_checkpoint(path, "it is not an .npz (zip) archive")
 
 
-def _decode(node: Any, archive: Any, path: str) -> Any:
-    if not isinstance(node, dict) or "t" not in node:
-        raise _corrupt(path, "malformed manifest")
+def _json_depth(text: bytes) -> int:
+    """The deepest nesting of JSON arrays and objects in ``text``, counted without recursion (an
+    upper bound when ``text`` is not valid JSON: brackets inside complete strings are skipped)."""
+    bare = np.frombuffer(_JSON_STRING.sub(b'""', text), dtype=np.uint8)
+    step = np.isin(bare, np.frombuffer(b"[{", np.uint8)).astype(np.int64)
+    step -= np.isin(bare, np.frombuffer(b"]}", np.uint8))
+    return int(np.cumsum(step).max(initial=0))
+
+
+def _read_manifest(archive: NpzReader, path: str) -> dict[str, Any]:
+    raw = archive.read(MANIFEST, max_bytes=MAX_MANIFEST_BYTES)
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise _corrupt(path, "the manifest entry is not a UTF-8 byte string")
+    text = raw.tobytes()
+    depth = _json_depth(text)
+    if depth > _JSON_DEPTH:
+        raise _corrupt(
+            path,
+            f"the manifest is nested {depth} levels deep; a checkpoint holds at most {MAX_DEPTH} "
+            "levels of dicts, lists and tuples",
+        )
+    try:
+        manifest = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # ValueError: JSON, int digits
+        raise _corrupt(path, f"unreadable manifest: {type(error).__name__}: {error}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise _not_checkpoint(path, "its manifest does not name the tinynet checkpoint format")
+    version = manifest.get("version")
+    if not is_int(version) or version < 1:
+        raise _corrupt(path, f"format version {_short(version)}")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"tinynet.load: {path!r} uses checkpoint format version {_short(version)}, written "
+            f"by a newer tinynet ({_short(manifest.get('tinynet'))}); this one reads up to "
+            f"version {FORMAT_VERSION}"
+        )
+    return manifest
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters (an int of many digits included)."""
+    if is_int(value) and abs(value) >= 10**limit:
+        return f"an integer of more than {limit} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _decode(node: Any, archive: NpzReader, path: str) -> Any:
+    if not isinstance(node, dict) or not isinstance(node.get("t"), str):
+        raise _corrupt(path, f"malformed manifest entry {_short(node)}")
     kind = node["t"]
     if kind in ("array", "scalar"):
         key = node.get("k")
-        if key not in archive.files or key == MANIFEST:
-            raise _corrupt(path, f"the manifest refers to a missing member {key!r}")
-        try:
-            array = archive[key]
-        except ValueError as error:
-            if "pickle" in str(
-                error
-            ):  # numpy: "Object arrays cannot be loaded when allow_pickle=False"
-                raise ValueError(
-                    f"tinynet.load: {path!r}: member {key!r} holds pickled Python objects; "
-                    "refusing to load it (tinynet never unpickles)"
-                ) from None
-            raise _corrupt(path, f"member {key!r}: {error}") from None
-        if array.dtype.kind not in _ARRAY_KINDS:
-            raise ValueError(
-                f"tinynet.load: {path!r}: member {key!r} has unsupported dtype {array.dtype}"
-            )
-        return array[()] if kind == "scalar" else array
+        if not isinstance(key, str) or key == MANIFEST or key not in archive.names:
+            raise _corrupt(path, f"the manifest refers to a missing member {_short(key)}")
+        array = archive.read(key)
+        if kind == "scalar":
+            if array.ndim != 0:
+                raise _corrupt(path, f"member {key!r} holds a scalar of shape {array.shape}")
+            return array[()]
+        return array
     if kind == "none":
         return None
     if kind in _MANIFEST_VALUE:
         value = node.get("v")
         if not _MANIFEST_VALUE[kind](value):
-            raise _corrupt(path, f"a {kind} entry holds {value!r}")
+            raise _corrupt(path, f"a {kind} entry holds {_short(value)}")
         return float(value) if kind == "float" else value
     if kind == "dict":
         keys, values = node.get("k"), node.get("v")
         if not isinstance(keys, list) or not isinstance(values, list) or len(keys) != len(values):
             raise _corrupt(path, "malformed dict entry")
+        for key in keys:
+            if not (isinstance(key, str) or is_int(key)):
+                raise _corrupt(path, f"a dict key is {_short(key)}; keys are str or int")
         return {key: _decode(value, archive, path) for key, value in zip(keys, values, strict=True)}
     if kind in ("list", "tuple"):
         items = node.get("v")
@@ -198,54 +281,53 @@ def _decode(node: Any, archive: Any, path: str) -> Any:
             raise _corrupt(path, f"malformed {kind} entry")
         decoded = [_decode(item, archive, path) for item in items]
         return decoded if kind == "list" else tuple(decoded)
-    raise _corrupt(path, f"unknown entry type {kind!r}")
+    raise _corrupt(path, f"unknown entry type {_short(kind)}")
 
 
-def load(path: str | os.PathLike[str]) -> Any:
+def load(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
     """Read a checkpoint written by :func:`save`; returns the same tree (arrays as numpy arrays,
     tuples as tuples, int dict keys as ints).
+
+    The file is read by :class:`tinynet._files.NpzReader`: no pickle, and every size is checked
+    before anything is decompressed or allocated. The manifest may take at most
+    :data:`MAX_MANIFEST_BYTES` (64 MiB) and nest at most :data:`MAX_DEPTH` (64) levels.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint.
+    max_bytes : int
+        Largest declared uncompressed size of the whole archive (and so of any one array), default
+        :data:`DEFAULT_MAX_BYTES` (2 GiB); raise it for a larger model.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist (naming it).
+    IsADirectoryError
+        If ``path`` is a folder.
     ValueError
-        Naming the file: if it is not a tinynet checkpoint (another ``.npz``, an ``.npy``, a pickle,
-        any other file), was written by a newer format version, is corrupt or truncated, or contains
+        Naming the file (and the member at fault): if it is not a tinynet checkpoint (another
+        ``.npz``, an ``.npy``, a pickle, a FIFO, any other file), was written by a newer format
+        version, is corrupt, truncated or crafted (a member that is not an ``.npy``, an object or
+        void dtype, a size over ``max_bytes``, a manifest too large or too deep), or contains
         pickled objects (never unpickled).
     """
     path = os.fspath(path)
+    max_bytes = check_int("tinynet.load", "max_bytes", max_bytes, minimum=0)
     if not os.path.exists(path):
         raise FileNotFoundError(f"tinynet.load: no such file {path!r}")
     if os.path.isdir(path):
         raise IsADirectoryError(f"tinynet.load: {path!r} is a directory, not a checkpoint file")
     _sniff(path)
-    try:
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
-            if MANIFEST not in archive.files:
-                raise _not_checkpoint(
-                    path, f"an .npz archive without the {MANIFEST!r} manifest entry"
-                )
-            raw = archive[MANIFEST]
-            if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > _MAX_MANIFEST_BYTES:
-                raise _corrupt(path, "the manifest entry is not a UTF-8 byte string")
-            try:
-                manifest = json.loads(raw.tobytes().decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as error:
-                raise _corrupt(path, f"unreadable manifest: {error}") from None
-            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-                raise _not_checkpoint(
-                    path, "its manifest does not name the tinynet checkpoint format"
-                )
-            version = manifest.get("version")
-            if not is_int(version) or version < 1:
-                raise _corrupt(path, f"format version {version!r}")
-            if version > FORMAT_VERSION:
-                raise ValueError(
-                    f"tinynet.load: {path!r} uses checkpoint format version {version}, written "
-                    f"by a newer tinynet ({manifest.get('tinynet')}); this one reads up to "
-                    f"version {FORMAT_VERSION}"
-                )
-            return _decode(manifest.get("tree"), archive, path)
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
-        raise _corrupt(path, f"{type(error).__name__}: {error}") from None
+    with NpzReader(
+        path,
+        owner="tinynet.load",
+        max_member_bytes=max_bytes,
+        max_total_bytes=max_bytes,
+        limit_name="max_bytes",
+    ) as archive:
+        if MANIFEST not in archive.names:
+            raise _not_checkpoint(path, f"an .npz archive without the {MANIFEST!r} manifest entry")
+        manifest = _read_manifest(archive, path)
+        return _decode(manifest.get("tree"), archive, path)

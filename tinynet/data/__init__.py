@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_int
+from .._files import DEFAULT_MAX_NPZ_BYTES, NpzReader
 from .cache import cache_dir
 from .idx import read_idx, write_idx
 from .loader import DataLoader, Standardizer, flatten, scale, standardize
@@ -56,7 +58,10 @@ def load(name_or_path: str | os.PathLike[str], **kwargs: Any) -> tuple[Split, Sp
           (``kwargs``: ``root``, ``download``, ...);
         - a folder: :func:`load_mnist` with ``root`` set to it (the four standard IDX files);
         - an ``.npz`` file holding ``x_train``, ``y_train``, ``x_test``, ``y_test``, read without
-          pickle. Labels must be 1-D integers, and match their images in count.
+          pickle by the bounded reader :class:`tinynet._files.NpzReader` (``kwargs``: only
+          ``max_bytes``, the largest declared uncompressed size of the archive, default 2 GiB,
+          checked before anything is decompressed). Labels must be 1-D integers, and match their
+          images in count.
 
         A name takes precedence over a folder of the same name; write ``./mnist`` for the folder.
 
@@ -69,9 +74,11 @@ def load(name_or_path: str | os.PathLike[str], **kwargs: Any) -> tuple[Split, Sp
     ------
     ValueError
         For an unknown name or a path that is neither a folder nor an ``.npz`` file, or an
-        ``.npz`` with missing keys, object arrays, or inconsistent shapes.
+        ``.npz`` that is corrupt, truncated or crafted (naming the member: not an ``.npy``, object
+        or void arrays, a size over ``max_bytes``), with missing keys, or inconsistent shapes.
     TypeError
-        If ``name_or_path`` is not a str or path, or ``kwargs`` are given for an ``.npz`` file.
+        If ``name_or_path`` is not a str or path, or ``kwargs`` other than ``max_bytes`` are given
+        for an ``.npz`` file.
     """
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise TypeError(f"load: expected a name or a path, got {type(name_or_path).__name__}")
@@ -83,30 +90,27 @@ def load(name_or_path: str | os.PathLike[str], **kwargs: Any) -> tuple[Split, Sp
     if path.is_dir():
         return load_mnist(root=path, **kwargs)
     if path.is_file() and path.suffix == ".npz":
-        if kwargs:
-            raise TypeError(f"load: an .npz file takes no options, got {sorted(kwargs)}")
-        return _load_npz(path)
+        extra = sorted(set(kwargs) - {"max_bytes"})
+        if extra:
+            raise TypeError(f"load: an .npz file takes only the option max_bytes, got {extra}")
+        max_bytes = check_int("load", "max_bytes", kwargs.get("max_bytes", DEFAULT_MAX_NPZ_BYTES), minimum=0)
+        return _load_npz(path, max_bytes)
     raise ValueError(
         f"load: {str(name_or_path)!r} is not a data set name ({', '.join(NAMES)}), "
         "an existing folder of IDX files, or an existing .npz file"
     )
 
 
-def _load_npz(path: Path) -> tuple[Split, Split]:
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in _NPZ_KEYS if k not in npz.files]
-            if missing:
-                raise ValueError(
-                    f"load: {path} lacks {', '.join(missing)}; an .npz data set holds {', '.join(_NPZ_KEYS)}"
-                )
-            arrays = {k: npz[k] for k in _NPZ_KEYS}
-    except ValueError as exc:
-        if str(exc).startswith("load:"):
-            raise
-        raise ValueError(f"load: {path}: cannot read without pickle ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"load: {path}: not a readable .npz file ({exc})") from None
+def _load_npz(path: Path, max_bytes: int) -> tuple[Split, Split]:
+    with NpzReader(
+        path, owner="load", max_member_bytes=max_bytes, max_total_bytes=max_bytes, limit_name="max_bytes"
+    ) as npz:
+        missing = [k for k in _NPZ_KEYS if k not in npz.names]
+        if missing:
+            raise ValueError(
+                f"load: {path} lacks {', '.join(missing)}; an .npz data set holds {', '.join(_NPZ_KEYS)}"
+            )
+        arrays = {k: npz.read(k) for k in _NPZ_KEYS}
     out = []
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]

@@ -8,9 +8,11 @@ Layout (all integers big-endian)::
     4 * d       size of each dimension, unsigned 32-bit
     payload     prod(sizes) elements, big-endian, C order
 
-:func:`read_idx` checks the whole header and the payload length against the file *before* it
-allocates the array, so a damaged or hostile file raises :class:`ValueError` instead of exhausting
-memory: it never holds more than the bytes the file actually contains.
+:func:`read_idx` reads only regular files (a FIFO or device is refused without blocking), and checks
+the whole header, the declared payload against ``max_bytes`` and against what the file can hold,
+*before* it allocates the array or inflates anything, so a damaged or hostile file raises
+:class:`ValueError` instead of exhausting memory or hanging. The payload is read in place into the
+result: memory follows the bytes actually present, once.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import stat
 import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+from .._checks import check_int
 from .._files import atomic_write
 
 #: IDX type code -> big-endian numpy dtype.
@@ -41,6 +46,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # many times n bytes of payload; a header claiming more is rejected before reading anything.
 _MAX_GZIP_RATIO = 1100
 _READ_BLOCK = 1 << 20
+#: Default ``max_bytes`` of :func:`read_idx`: the largest declared payload it reads (1 GiB).
+MAX_BYTES = 1 << 30
+# O_NONBLOCK: opening a FIFO swapped in after the mode check returns at once instead of blocking
+_OPEN_FLAGS = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def _describe(code: int) -> str:
@@ -64,13 +73,18 @@ def _parse_magic(head: bytes, where: str) -> tuple[np.dtype, int]:
     return IDX_DTYPES[code], ndim
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+def read_idx(path: str | bytes | os.PathLike[str], max_bytes: int = MAX_BYTES) -> np.ndarray:
     """Read an IDX file (raw, or gzip-compressed: detected from its first bytes).
 
     Parameters
     ----------
     path : str or os.PathLike
-        The file. Gzip files are recognised by their magic bytes, whatever their name.
+        The file: a regular file (or a link to one). Gzip files are recognised by their magic bytes,
+        whatever their name.
+    max_bytes : int
+        The largest payload (``prod(shape) * itemsize`` bytes, as the header declares it) that is
+        read; default :data:`MAX_BYTES` (1 GiB; MNIST's largest file holds 47 MB). A header
+        declaring more is rejected before anything is inflated or allocated.
 
     Returns
     -------
@@ -80,29 +94,74 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
 
     Raises
     ------
+    TypeError
+        If ``path`` is not a str or path, or ``max_bytes`` not an int.
     ValueError
-        Naming the file and the problem, if the magic number, type code or dimension count is
-        invalid, if the payload is shorter or longer than the header implies, or if the gzip
-        stream is damaged. Validation happens before allocation; a header whose sizes the file
-        cannot possibly hold is rejected without reading the payload.
+        Naming the file and the problem: if it is not a regular file (a folder, a FIFO, a device:
+        refused without blocking), if the magic number, type code or dimension count is invalid, if
+        the declared payload exceeds ``max_bytes`` or what the file can hold, if the payload is
+        shorter or longer than the header implies, or if the gzip stream is damaged. Validation
+        happens before allocation, and the payload is read into the result in place, so memory
+        stays within the payload's size plus one block.
     FileNotFoundError, PermissionError
-        If the file cannot be opened.
+        If the file does not exist or cannot be opened.
     """
-    where = str(path)
-    with open(path, "rb") as raw:
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"read_idx: path must be a str or os.PathLike, got {type(path).__name__}")
+    max_bytes = check_int("read_idx", "max_bytes", max_bytes, minimum=0)
+    where = os.fsdecode(path)
+    with _open_regular(path, where) as raw:
         size = os.fstat(raw.fileno()).st_size
         compressed = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
         if not compressed:
-            return _read_stream(raw, where, size, exact_size=size)
+            return _read_stream(raw, where, size, max_bytes, exact_size=size)
         try:
             with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                return _read_stream(stream, where, size * _MAX_GZIP_RATIO, exact_size=None)
+                return _read_stream(stream, where, size * _MAX_GZIP_RATIO, max_bytes, exact_size=None)
         except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
             raise ValueError(f"read_idx: {where}: damaged gzip stream ({exc})") from None
 
 
-def _read_stream(stream, where: str, limit: int, exact_size: int | None) -> np.ndarray:
+def _file_kind(mode: int) -> str:
+    kinds = [
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _require_regular(mode: int, where: str) -> None:
+    """Raise ``ValueError`` unless ``mode`` (an ``st_mode``) is that of a regular file."""
+    if not stat.S_ISREG(mode):
+        raise ValueError(
+            f"read_idx: {where}: is {_file_kind(mode)}; an IDX file must be a regular file"
+        )
+
+
+def _open_regular(path: str | bytes | os.PathLike[str], where: str) -> BinaryIO:
+    """Open ``path`` for binary reading if it is a regular file, without ever blocking.
+
+    The mode is checked before opening (a FIFO with no writer would block ``open``), the file is
+    opened with ``O_NONBLOCK`` where it exists (so one swapped in after the check cannot block
+    either), and the opened descriptor is checked again.
+    """
+    _require_regular(os.stat(path).st_mode, where)
+    fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+    try:
+        _require_regular(os.fstat(fd).st_mode, where)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _read_stream(
+    stream: BinaryIO, where: str, limit: int, max_bytes: int, exact_size: int | None
+) -> np.ndarray:
     """Parse header and payload from ``stream``; ``limit`` bounds the bytes it may contain."""
     dtype, ndim = _parse_magic(stream.read(4), where)
     header_len = 4 + 4 * ndim
@@ -119,35 +178,46 @@ def _read_stream(stream, where: str, limit: int, exact_size: int | None) -> np.n
         )
     shape = struct.unpack(f">{ndim}I", dims_raw)
     expected = math.prod(shape) * dtype.itemsize  # Python int: no overflow
+    declared = f"header {shape} of {dtype.name} implies a payload of {expected} bytes"
+    if expected > max_bytes:
+        raise ValueError(
+            f"read_idx: {where}: {declared}, more than max_bytes={max_bytes}; pass a larger "
+            "max_bytes to read it"
+        )
     available = limit - header_len
     if exact_size is not None and expected != available:
         raise ValueError(
-            f"read_idx: {where}: header {shape} of {dtype.name} implies a payload of {expected} "
-            f"bytes, but the file holds {available} bytes after the header"
+            f"read_idx: {where}: {declared}, but the file holds {available} bytes after the header"
         )
     if expected > available:
         raise ValueError(
-            f"read_idx: {where}: header {shape} of {dtype.name} implies a payload of {expected} "
-            f"bytes, more than a {limit // _MAX_GZIP_RATIO}-byte gzip file can hold"
+            f"read_idx: {where}: {declared}, more than a {limit // _MAX_GZIP_RATIO}-byte gzip file can hold"
         )
-    # read in blocks: memory grows only with data actually present, never with the header's claim
-    buf = bytearray()
-    while len(buf) < expected:
-        block = stream.read(min(_READ_BLOCK, expected - len(buf)))
-        if not block:
+    try:
+        # pages are touched only as data arrives: memory follows the bytes present, not the claim
+        buf = np.empty(expected, dtype=np.uint8)
+    except MemoryError:
+        raise ValueError(f"read_idx: {where}: {declared}, which cannot be allocated") from None
+    view = memoryview(buf)
+    filled = 0
+    while filled < expected:
+        got = stream.readinto(view[filled : filled + _READ_BLOCK])
+        if not got:
             break
-        buf += block
-    if len(buf) != expected:
+        filled += got
+    if filled != expected:
         raise ValueError(
-            f"read_idx: {where}: payload is {len(buf)} bytes, header {shape} of {dtype.name} "
+            f"read_idx: {where}: payload is {filled} bytes, header {shape} of {dtype.name} "
             f"implies {expected} (truncated file)"
         )
     if stream.read(1):
         raise ValueError(
             f"read_idx: {where}: data continues after the {expected}-byte payload the header implies"
         )
-    arr = np.frombuffer(buf, dtype=dtype).reshape(shape)
-    return arr.astype(dtype.newbyteorder("="), copy=True)
+    arr = buf.view(dtype).reshape(shape)
+    if not dtype.isnative:
+        arr = arr.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return arr
 
 
 def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> Path:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
+import socket
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -66,6 +69,11 @@ SHA256: dict[str, dict[str, str]] = {
 }
 
 KINDS = tuple(MIRRORS)
+#: Environment variable naming extra mirrors of each kind, tried before :data:`MIRRORS`: one or more
+#: ``http``/``https`` base URLs separated by spaces, e.g. ``TINYNET_MNIST_MIRROR=http://host/mnist/``.
+MIRROR_ENV = {kind: f"TINYNET_{kind.upper()}_MIRROR" for kind in KINDS}
+#: Default overall deadline, in seconds, for fetching one file (every mirror and attempt together).
+DEADLINE = 300.0
 _MAX_DOWNLOAD = 64 * 1024 * 1024  # the largest published file is ~26 MB
 _BLOCK = 1 << 16
 
@@ -108,6 +116,7 @@ def load_mnist(
     checksums: Mapping[str, str] | None = None,
     timeout: float = 30.0,
     retries: int = 2,
+    deadline: float = DEADLINE,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Load MNIST, Fashion-MNIST or Kuzushiji-MNIST from their IDX files.
 
@@ -121,18 +130,26 @@ def load_mnist(
         Which set; selects the default folder, mirrors and checksums.
     download : bool
         Fetch missing files. Each is requested as ``<mirror><name>.gz`` from each mirror in turn
-        (``retries`` attempts per mirror on network errors, ``timeout`` seconds per attempt),
-        streamed into a temporary file beside its destination while its SHA-256 is computed, and
-        renamed into place only if the digest equals the pinned one; otherwise the temporary file is
-        deleted and the next mirror is tried. Files already present are used as they are.
+        (``retries`` attempts per mirror on network errors, at most ``timeout`` seconds of waiting
+        per read, at most ``deadline`` seconds per file in all), streamed into a temporary file
+        beside its destination while its SHA-256 is computed, and renamed into place only if the
+        digest equals the pinned one; otherwise the temporary file is deleted and the next mirror is
+        tried. Files already present are used as they are.
     mirrors : sequence of str, optional
-        Base URLs (``http``/``https``) to use instead of :data:`MIRRORS` ``[kind]``.
+        Base URLs (``http``/``https``) to use instead of the default ones. The default: the URLs in
+        the environment variable :data:`MIRROR_ENV` ``[kind]`` (``TINYNET_MNIST_MIRROR``,
+        ``TINYNET_FASHION_MIRROR``, ``TINYNET_KMNIST_MIRROR``; separated by spaces), if set, then
+        :data:`MIRRORS` ``[kind]``.
     checksums : mapping of str to str, optional
         SHA-256 hex digests by ``.gz`` file name, instead of :data:`SHA256` ``[kind]``.
     timeout : float
-        Seconds to wait for a mirror to connect or send data.
+        Seconds to wait for a mirror to connect or to send the next data (per read).
     retries : int
         Attempts per mirror for network errors (>= 1). A wrong checksum moves on at once.
+    deadline : float
+        Seconds allowed for fetching one file, over every mirror and attempt (default
+        :data:`DEADLINE`, 300 s). It holds however slowly a server sends: a download still running
+        at the deadline is abandoned at once and its temporary file removed.
 
     Returns
     -------
@@ -145,14 +162,19 @@ def load_mnist(
         If files are missing and ``download`` is false; the message names the folder searched, the
         missing files and how to get them.
     DownloadError
-        If no mirror serves a file matching its checksum (an ``OSError``); no file is left behind.
+        If no mirror serves a file matching its checksum within the deadline (an ``OSError``); no
+        file is left behind.
     ValueError
-        If ``kind`` is unknown, a file is not valid IDX, images are not 3-D, labels not 1-D, or
+        If ``kind`` is unknown, a mirror (given or in the environment variable) is not an
+        ``http``/``https`` URL, a file is not valid IDX, images are not 3-D, labels not 1-D, or
         image and label counts disagree.
     """
     kind = check_choice("load_mnist", "kind", kind, KINDS)
     check_int("load_mnist", "retries", retries, minimum=1)
     check_real("load_mnist", "timeout", timeout, minimum=0, strict_min=True)
+    check_real("load_mnist", "deadline", deadline, minimum=0, strict_min=True)
+    if isinstance(mirrors, (str, bytes)):
+        raise TypeError(f"load_mnist: mirrors must be a sequence of URLs, got the single {mirrors!r}")
     base = Path(root) if root is not None else cache_dir() / kind
     found = find_files(base, kind)
     missing = [key for key, path in found.items() if path is None]
@@ -160,18 +182,21 @@ def load_mnist(
         names = ", ".join(FILES[k] + "[.gz]" for k in missing)
         raise FileNotFoundError(
             f"load_mnist: {kind} files not found in {base}: missing {names}. "
-            f"Pass download=True to fetch them (from {MIRRORS[kind][0]} and other mirrors), "
+            f"Pass download=True to fetch them (from {MIRRORS[kind][0]} and other mirrors, or "
+            f"from the mirror given by mirrors=[url] or ${MIRROR_ENV[kind]}), "
             f"or place the standard IDX files (gzipped or not) in that folder, "
             f"or pass root=<folder holding them>."
         )
     if missing:
-        urls = list(mirrors) if mirrors is not None else list(MIRRORS[kind])
+        urls = list(mirrors) if mirrors is not None else [*env_mirrors(kind), *MIRRORS[kind]]
         sums = dict(checksums) if checksums is not None else SHA256[kind]
         for key in missing:
             gz = FILES[key] + ".gz"
             if gz not in sums:
                 raise ValueError(f"load_mnist: no SHA-256 pinned for {gz}; pass checksums={{{gz!r}: ...}}")
-            found[key] = download_file(gz, base / gz, urls, sums[gz], timeout=timeout, retries=retries)
+            found[key] = download_file(
+                gz, base / gz, urls, sums[gz], timeout=timeout, retries=retries, deadline=deadline
+            )
 
     arrays = {key: read_idx(path) for key, path in found.items()}
     out = []
@@ -193,6 +218,26 @@ def load_mnist(
     return out[0], out[1]
 
 
+def env_mirrors(kind: str) -> list[str]:
+    """The mirrors named by the environment variable :data:`MIRROR_ENV` ``[kind]`` (none if unset).
+
+    Raises
+    ------
+    ValueError
+        If the variable holds something other than ``http``/``https`` URLs separated by spaces.
+    """
+    kind = check_choice("env_mirrors", "kind", kind, KINDS)
+    name = MIRROR_ENV[kind]
+    urls = os.environ.get(name, "").split()
+    for url in urls:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"load_mnist: ${name} must hold http or https base URLs separated by spaces, got {url!r}"
+            )
+    return urls
+
+
 def download_file(
     name: str,
     dest: str | os.PathLike[str],
@@ -201,77 +246,254 @@ def download_file(
     *,
     timeout: float = 30.0,
     retries: int = 2,
+    deadline: float = DEADLINE,
 ) -> Path:
     """Fetch ``<mirror><name>`` from the first mirror serving bytes whose SHA-256 is ``sha256``.
 
     The download streams into a temporary file in ``dest``'s folder, renamed to ``dest`` only after
-    the digest matched; a mismatch or a network error deletes it. Network errors (connection,
-    timeout, HTTP 5xx) are retried up to ``retries`` times per mirror with a short back-off; HTTP
-    4xx and a wrong digest move on to the next mirror at once.
+    the digest matched; a mismatch, a network error or the deadline deletes it. Network errors
+    (connection, timeout, a connection closed before the announced length, a reply that is not
+    HTTP, HTTP 5xx) are retried
+    up to ``retries`` times per mirror with a short back-off; HTTP 4xx and a wrong digest move on
+    to the next mirror at once.
+
+    Two limits bound the time: ``timeout`` is the longest wait for a connection or for the next
+    data (one read), and ``deadline`` the longest time for the whole file, over every mirror and
+    attempt. Reads return whatever has arrived, the deadline is checked between them, and a
+    watchdog shuts down the connection when the deadline passes, so that no read can outlast it:
+    a server that sends one byte a second is abandoned at the deadline.
+
+    Parameters
+    ----------
+    name : str
+        File name appended to each mirror's base URL.
+    dest : str or os.PathLike
+        Where the verified file is written.
+    mirrors : sequence of str
+        Base URLs (``http``/``https``), tried in order.
+    sha256 : str
+        Expected hex digest.
+    timeout : float
+        Seconds per connection or read (> 0).
+    retries : int
+        Attempts per mirror for network errors (>= 1).
+    deadline : float
+        Seconds for the whole file (> 0; default :data:`DEADLINE`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``dest``.
 
     Raises
     ------
     TypeError
-        If ``retries`` is not an int or ``timeout`` not a real number.
+        If ``retries`` is not an int or ``timeout``/``deadline`` not a real number.
     ValueError
-        If a mirror is not an ``http`` or ``https`` URL, ``retries < 1`` or ``timeout <= 0``.
+        If a mirror is not an ``http`` or ``https`` URL, ``retries < 1``, ``timeout <= 0`` or
+        ``deadline <= 0``.
     DownloadError
-        If no mirror served a valid copy; the message lists what each mirror did.
+        If no mirror served a valid copy before the deadline; the message lists what each mirror
+        did (and which were not tried because the deadline had passed).
     """
     check_int("download_file", "retries", retries, minimum=1)
     check_real("download_file", "timeout", timeout, minimum=0, strict_min=True)
+    check_real("download_file", "deadline", deadline, minimum=0, strict_min=True)
+    if isinstance(mirrors, (str, bytes)):
+        raise TypeError(f"download_file: mirrors must be a sequence of URLs, got the single {mirrors!r}")
+    mirrors = list(mirrors)
     for base in mirrors:
         scheme = urllib.parse.urlsplit(base).scheme
         if scheme not in ("http", "https"):
             raise ValueError(f"download_file: mirror {base!r} must be an http or https URL")
     want = sha256.lower()
     failures = []
-    for base in mirrors:
-        url = base + name if base.endswith("/") else f"{base}/{name}"
-        for attempt in range(1, retries + 1):
+    with _Watchdog(deadline) as watchdog:
+        for index, base in enumerate(mirrors):
+            url = base + name if base.endswith("/") else f"{base}/{name}"
             try:
-                got = _fetch(url, dest, want, timeout)
-            except _Mismatch as exc:
+                got = _fetch_with_retries(url, dest, want, timeout, retries, watchdog, failures)
+            except _DeadlinePassed as exc:
                 failures.append(f"{url}: {exc}")
+                untried = ", ".join(mirrors[index + 1 :])
+                if untried:
+                    failures.append(f"not tried (deadline passed): {untried}")
                 break
-            except urllib.error.HTTPError as exc:
-                failures.append(f"{url}: HTTP {exc.code} {exc.reason}")
-                if exc.code < 500:
-                    break
-            except OSError as exc:  # URLError, timeouts, connection resets
-                reason = getattr(exc, "reason", exc)
-                failures.append(f"{url}: attempt {attempt}: {reason}")
-            else:
+            if got is not None:
                 return got
-            if attempt < retries:
-                time.sleep(0.1 * attempt)
     detail = "\n  ".join(failures) or "no mirrors given"
+    limit = f" within the {deadline:g} s deadline" if watchdog.expired() else ""
     raise DownloadError(
-        f"could not download {name} with SHA-256 {want}; no file was written to {Path(dest)}.\n  {detail}"
+        f"could not download {name} with SHA-256 {want}{limit}; no file was written to "
+        f"{Path(dest)}.\n  {detail}"
     )
+
+
+def _fetch_with_retries(
+    url: str,
+    dest: str | os.PathLike[str],
+    want: str,
+    timeout: float,
+    retries: int,
+    watchdog: _Watchdog,
+    failures: list[str],
+) -> Path | None:
+    """Try ``url`` up to ``retries`` times; the file on success, None (failures noted) otherwise."""
+    for attempt in range(1, retries + 1):
+        try:
+            return _fetch(url, dest, want, timeout, watchdog)
+        except _Mismatch as exc:
+            failures.append(f"{url}: {exc}")
+            return None
+        except urllib.error.HTTPError as exc:
+            failures.append(f"{url}: HTTP {exc.code} {exc.reason}")
+            if exc.code < 500:
+                return None
+        except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets, short
+            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"  # bodies, garbage
+            failures.append(f"{url}: attempt {attempt}: {reason}")
+        if attempt < retries:
+            time.sleep(max(0.0, min(0.1 * attempt, watchdog.remaining())))
+    return None
 
 
 class _Mismatch(Exception):
     """The bytes served do not match the pinned digest (or are too large)."""
 
 
-def _fetch(url: str, dest: str | os.PathLike[str], want: str, timeout: float) -> Path:
+class _DeadlinePassed(Exception):
+    """The file's deadline passed during a download (not an OSError: never retried)."""
+
+
+class _Watchdog:
+    """The deadline of one file: time left, and a timer that shuts down its connections when it passes.
+
+    Shutting a socket down ends a read blocked on it at once, in whatever phase (status line,
+    headers, body), so no read outlasts the deadline whatever the per-read timeout.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+        self._fired = threading.Event()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._sockets.clear()
+
+    def remaining(self) -> float:
+        """Seconds until the deadline (negative once it has passed)."""
+        return self._end - time.monotonic()
+
+    def expired(self) -> bool:
+        """True once the deadline has passed."""
+        return self._fired.is_set() or self.remaining() <= 0
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down when the deadline passes (at once if it has)."""
+        with self._lock:
+            self._sockets.append(sock)
+            if self._fired.is_set():
+                _shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired.set()
+            for sock in self._sockets:
+                _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # the plain socket's shutdown, also for an SSL socket: it wakes a blocked read without touching
+    # the TLS state the reading thread is using
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+class _WatchedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: object, watchdog: _Watchdog, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._watchdog = watchdog
+
+    def connect(self) -> None:
+        super().connect()
+        self._watchdog.watch(self.sock)
+
+
+class _WatchedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: object, watchdog: _Watchdog, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._watchdog = watchdog
+
+    def connect(self) -> None:
+        super().connect()
+        self._watchdog.watch(self.sock)
+
+
+class _WatchedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self.watchdog = watchdog
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_WatchedHTTPConnection, req, watchdog=self.watchdog)
+
+
+class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watchdog: _Watchdog) -> None:
+        super().__init__()
+        self.watchdog = watchdog
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_WatchedHTTPSConnection, req, watchdog=self.watchdog)
+
+
+def _fetch(url: str, dest: str | os.PathLike[str], want: str, timeout: float, watchdog: _Watchdog) -> Path:
+    """One attempt: stream ``url`` into ``dest`` through a temporary file, checking its digest."""
+    if watchdog.expired():
+        raise _DeadlinePassed(f"deadline of {watchdog.seconds:g} s passed before the attempt")
+    opener = urllib.request.build_opener(_WatchedHTTPHandler(watchdog), _WatchedHTTPSHandler(watchdog))
     digest = hashlib.sha256()
     size = 0
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) > _MAX_DOWNLOAD:
-            raise _Mismatch(f"size {length} bytes exceeds the {_MAX_DOWNLOAD}-byte limit")
-        with atomic_write(dest) as out:
-            while True:
-                block = response.read(_BLOCK)
-                if not block:
-                    break
-                size += len(block)
-                if size > _MAX_DOWNLOAD:
-                    raise _Mismatch(f"more than {_MAX_DOWNLOAD} bytes served")
-                digest.update(block)
-                out.write(block)
-            if digest.hexdigest() != want:
-                raise _Mismatch(f"SHA-256 {digest.hexdigest()} of {size} bytes, expected {want}")
+    try:
+        with opener.open(url, timeout=min(timeout, watchdog.remaining())) as response:
+            length = response.headers.get("Content-Length")
+            announced = int(length) if length is not None and length.isdigit() else None
+            if announced is not None and announced > _MAX_DOWNLOAD:
+                raise _Mismatch(f"size {announced} bytes exceeds the {_MAX_DOWNLOAD}-byte limit")
+            with atomic_write(dest) as out:
+                while not watchdog.expired():
+                    block = response.read1(_BLOCK)  # what has arrived: never waits to fill a buffer
+                    if not block:
+                        break
+                    size += len(block)
+                    if size > _MAX_DOWNLOAD:
+                        raise _Mismatch(f"more than {_MAX_DOWNLOAD} bytes served")
+                    digest.update(block)
+                    out.write(block)
+                if watchdog.expired():
+                    raise _DeadlinePassed(
+                        f"deadline of {watchdog.seconds:g} s passed after {size} bytes"
+                    )
+                if announced is not None and size != announced:
+                    raise ConnectionError(f"connection closed after {size} of {announced} bytes")
+                if digest.hexdigest() != want:
+                    raise _Mismatch(f"SHA-256 {digest.hexdigest()} of {size} bytes, expected {want}")
+    except (_DeadlinePassed, _Mismatch):
+        raise
+    except Exception:
+        if watchdog.expired():  # whatever the shut-down connection raised
+            raise _DeadlinePassed(f"deadline of {watchdog.seconds:g} s passed after {size} bytes") from None
+        raise
     return Path(dest)

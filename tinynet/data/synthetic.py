@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -410,6 +412,36 @@ def cache_path(n_train: int, n_test: int, seed: int) -> Path:
     return cache_dir() / name
 
 
+def _read_cache(path: Path, n_train: int, n_test: int) -> dict[str, np.ndarray] | None:
+    """The cached arrays of this call if ``path`` holds them intact, else ``None`` (render again).
+
+    The cache only saves time, so every way a cache file can be bad means "absent": not a regular
+    file (a folder, or a FIFO that would block the read), anything the reader returns or raises for a
+    damaged or hostile file, and arrays that are not exactly the expected ones. (Only
+    ``KeyboardInterrupt`` and its kin pass through.)
+    """
+    img, lab = np.dtype(np.uint8), np.dtype(np.int64)
+    expected = {
+        "x_train": (img, (n_train, IMAGE_SIZE, IMAGE_SIZE)),
+        "y_train": (lab, (n_train,)),
+        "x_test": (img, (n_test, IMAGE_SIZE, IMAGE_SIZE)),
+        "y_test": (lab, (n_test,)),
+    }
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        found = load_npz(path, expected)
+    except Exception:  # a cache file is never trusted: whatever goes wrong, render again
+        return None
+    if not isinstance(found, dict) or set(found) != set(expected):
+        return None
+    for key, (dtype, shape) in expected.items():
+        arr = found[key]
+        if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != shape:
+            return None
+    return found
+
+
 def synthetic_digits(
     n_train: int = 60000, n_test: int = 10000, seed: int = 0, *, cache: bool | None = None
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -435,8 +467,9 @@ def synthetic_digits(
         ``True``: load from / save to an ``.npz`` in :func:`tinynet.data.cache.cache_dir` keyed by
         every argument and the generator version; ``False``: always render; ``None`` (default):
         cache only sets of at least 10,000 images, which take longer to render than to load. A
-        cache file that cannot be read or holds the wrong arrays is rendered again and replaced;
-        files are written to a temporary name and renamed. A cache that cannot be written only warns.
+        cache file that is not a regular file, cannot be read (truncated, corrupted, crafted: whatever
+        the reader raises) or holds the wrong arrays is rendered again and replaced; files are
+        written to a temporary name and renamed. A cache that cannot be written only warns.
 
     Returns
     -------
@@ -460,20 +493,9 @@ def synthetic_digits(
         cache = n_train + n_test >= _AUTO_CACHE_MIN
 
     path = cache_path(n_train, n_test, seed) if cache else None
-    if path is not None:
-        img = np.dtype(np.uint8)
-        lab = np.dtype(np.int64)
-        found = load_npz(
-            path,
-            {
-                "x_train": (img, (n_train, IMAGE_SIZE, IMAGE_SIZE)),
-                "y_train": (lab, (n_train,)),
-                "x_test": (img, (n_test, IMAGE_SIZE, IMAGE_SIZE)),
-                "y_test": (lab, (n_test,)),
-            },
-        )
-        if found is not None:
-            return (found["x_train"], found["y_train"]), (found["x_test"], found["y_test"])
+    found = _read_cache(path, n_train, n_test) if path is not None else None
+    if found is not None:
+        return (found["x_train"], found["y_train"]), (found["x_test"], found["y_test"])
 
     x_train, y_train = _generate_split(n_train, seed, 0)
     x_test, y_test = _generate_split(n_test, seed, 1)

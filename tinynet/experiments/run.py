@@ -18,7 +18,14 @@ from .._files import json_ready
 from .._text import plural
 from ..diagnostics import Monitor
 from ..random import manual_seed
-from ..training import Checkpoint, check_config, fit, read_checkpoint, write_line
+from ..training import (
+    Checkpoint,
+    check_config,
+    fit,
+    read_checkpoint,
+    validate_checkpoint,
+    write_line,
+)
 from .build import Dataset, build_mlp, load_dataset, make_optimizer
 from .config import DEFAULT_LR, Config
 
@@ -98,8 +105,18 @@ def summary(result: ExperimentResult) -> str:
         d = result.fit.divergence
         return f"stopped: training diverged at step {d.step} ({d.reason}); {times}"
     last = result.fit.history[-1] if result.fit.history else None
-    if last is None or last["test_accuracy"] is None:
+    if last is None:
         return f"no epoch trained; {times}"
+    if last["test_accuracy"] is None:
+        loss = last["test_loss"]
+        why = (
+            "the test data holds NaN/inf values"
+            if loss is not None and math.isnan(loss)
+            else "its outputs are not class scores"
+        )
+        return (
+            f"{plural(last['epoch'], 'epoch')} trained; test accuracy not measured ({why}); {times}"
+        )
     return (
         f"test accuracy {100 * last['test_accuracy']:.2f}% after {plural(last['epoch'], 'epoch')} "
         f"(test loss {last['test_loss']:.4f}); {times}"
@@ -165,10 +182,14 @@ def run(
     ``config.probe_size`` training examples, and calls :func:`tinynet.training.fit` (shuffling seeded by
     ``config.seed``; ``config.to_dict()`` is stored in every checkpoint).
 
-    Resuming, the checkpoint is read and checked first (:func:`check_resume`, before any data is
-    loaded), and its model state is loaded before the Monitor takes its first record, so that
-    record (at the checkpoint's step) describes the loaded weights; ``fit`` then restores the
-    optimizer, scheduler and random state and continues bit-identically.
+    Resuming, the checkpoint is read and its configuration checked first (:func:`check_resume`,
+    before any data is loaded); once the model and optimizer are built, the whole checkpoint is
+    validated against them (:func:`tinynet.training.validate_checkpoint`: model shapes, optimizer
+    kind and state) before its weights are loaded, so a checkpoint that does not fit raises
+    ``ValueError`` with nothing loaded. The weights are loaded before the Monitor takes its first
+    record, so that record (at the checkpoint's step) describes the loaded weights; ``fit`` then
+    restores the optimizer, scheduler and random state (transactionally, from the same
+    checkpoint object) and continues bit-identically.
 
     Parameters
     ----------
@@ -215,10 +236,11 @@ def run(
         data.in_features, data.n_classes, config.depth, config.width, config.activation,
         config.init, config.bias_init, rng=config.seed, data=data.x_train[probe],
     )  # fmt: skip
+    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum)
     if ckpt is not None:
+        validate_checkpoint(ckpt, model, optimizer)  # everything, before anything is loaded
         model.load_state_dict(ckpt.model_state)
     initial_state = {name: p.data.copy() for name, p in model.named_parameters()}
-    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum)
     every = math.ceil(len(data.x_train) / config.batch_size) if record_every is None else record_every
     monitor = Monitor(
         model, data.x_train[probe], data.y_train[probe], every=every, bins=bins, record_init=ckpt is None
@@ -231,7 +253,7 @@ def run(
         model, optimizer, (data.x_train, data.y_train), (data.x_test, data.y_test),
         epochs=config.epochs, batch_size=config.batch_size, monitor=monitor,
         progress=progress and not quiet, verbose=not quiet, log=log, checkpoint=checkpoint,
-        resume=resume, rng=config.seed, config=config.to_dict(),
+        resume=ckpt, rng=config.seed, config=config.to_dict(),
     )  # fmt: skip
     if record_final and monitor.history[-1]["step"] != result.steps:
         monitor.record(result.steps)

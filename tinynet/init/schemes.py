@@ -9,6 +9,7 @@ as a variance, the papers, and how PyTorch, Keras and JAX differ.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from .fans import Fans, Shape
 from .gains import check_gain, gain_value
 from .registry import register
 from .strategy import Initializer
-from .truncnorm import truncated_moments, truncated_standard_normal
+from .truncnorm import normal_mass, truncated_moments, truncated_standard_normal
 
 #: std of N(0, 1) truncated to [-2, 2]; variance scaling divides by it so the *result* has the
 #: intended std (Keras and JAX use the same constant)
@@ -25,6 +26,39 @@ TRUNCATION_STD = 0.87962566103423978
 
 MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 DISTRIBUTIONS = ("normal", "truncated_normal", "uniform")
+
+#: the largest magnitude that the scale-like arguments of a built-in scheme (a constant, bounds,
+#: mean, std, scale, gain) and the std or bound they imply may have. Far beyond any useful
+#: initial weight, and small enough that every draw (a normal's far tail included) stays finite
+#: in float32 (largest 3.4e38) and that ``high - low`` or ``mean + std * z`` never overflow; a
+#: larger value is refused by ``init.get`` instead of failing (or turning to inf) when sampled.
+MAX_MAGNITUDE = 1e30
+
+
+def _magnitude(owner: str, name: str, value: Any, *, minimum: float | None = None) -> float:
+    """``value`` checked to be a finite number in ``[minimum, MAX_MAGNITUDE]`` (default minimum
+    ``-MAX_MAGNITUDE``)."""
+    low = -MAX_MAGNITUDE if minimum is None else minimum
+    return check_real(owner, name, value, minimum=low, maximum=MAX_MAGNITUDE)
+
+
+def _checked_gain(owner: str, gain: Any) -> float | str:
+    """A ``gain`` as :func:`check_gain` accepts it, a number also at most :data:`MAX_MAGNITUDE`."""
+    checked = check_gain(owner, gain)
+    if isinstance(checked, str):
+        return checked
+    # + 0.0 turns a gain of -0.0 into 0.0: U(-limit, limit) with limit -0.0 is refused by numpy
+    return _magnitude(owner, "gain", checked, minimum=0.0) + 0.0
+
+
+def _reach(owner: str, what: str, value: float, cause: str) -> float:
+    """Refuse a derived std or bound above :data:`MAX_MAGNITUDE` (its draws would overflow)."""
+    if not value <= MAX_MAGNITUDE:
+        raise ValueError(
+            f"{owner}: {what} is {value:.4g}, above the largest magnitude {MAX_MAGNITUDE:g} "
+            f"that draws can have ({cause})"
+        )
+    return value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -58,7 +92,7 @@ class Constant(Initializer):
     uses_fans = False
 
     def __init__(self, value: float = 0.0) -> None:
-        self.value = check_real("constant", "value", value)
+        self.value = _magnitude("constant", "value", value)
 
     def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         return np.full(shape, self.value)
@@ -73,7 +107,8 @@ class Uniform(Initializer):
     Raises
     ------
     ValueError
-        If ``scale`` is combined with ``low``/``high``, only one bound is given, or ``low > high``.
+        If ``scale`` is combined with ``low``/``high``, only one bound is given, ``low > high``,
+        or a bound's magnitude exceeds :data:`MAX_MAGNITUDE` (``high - low`` would overflow).
     """
 
     uses_fans = False
@@ -82,8 +117,8 @@ class Uniform(Initializer):
         self, scale: float | None = None, low: float | None = None, high: float | None = None
     ) -> None:
         if low is None and high is None:
-            self.scale = None if scale is None else check_real("uniform", "scale", scale, minimum=0.0)
-            bound = 0.01 if self.scale is None else self.scale
+            self.scale = None if scale is None else _magnitude("uniform", "scale", scale, minimum=0.0)
+            bound = 0.01 if self.scale is None else abs(self.scale)  # abs: -0.0 is a scale of 0
             self.bounds = (-bound, bound)
         else:
             if scale is not None:
@@ -92,10 +127,10 @@ class Uniform(Initializer):
                 missing = "low" if low is None else "high"
                 raise ValueError(f"uniform: {missing} is missing (give both low and high)")
             self.scale = None
-            low, high = check_real("uniform", "low", low), check_real("uniform", "high", high)
+            low, high = _magnitude("uniform", "low", low), _magnitude("uniform", "high", high)
             if low > high:
                 raise ValueError(f"uniform: low must be <= high, got low={low!r}, high={high!r}")
-            self.bounds = (low, high)
+            self.bounds = (low + 0.0, high + 0.0)  # + 0.0: numpy refuses (0.0, -0.0) as high < low
         self.low = None if low is None else float(low)
         self.high = None if high is None else float(high)
 
@@ -105,13 +140,16 @@ class Uniform(Initializer):
 
 @register("normal")
 class Normal(Initializer):
-    """N(mean, std**2): standard deviation ``std`` (default 0.01), variance ``std**2``."""
+    """N(mean, std**2): standard deviation ``std`` (default 0.01), variance ``std**2``.
+
+    ``|mean|`` and ``std`` are at most :data:`MAX_MAGNITUDE`.
+    """
 
     uses_fans = False
 
     def __init__(self, mean: float = 0.0, std: float = 0.01) -> None:
-        self.mean = check_real("normal", "mean", mean)
-        self.std = check_real("normal", "std", std, minimum=0.0)
+        self.mean = _magnitude("normal", "mean", mean)
+        self.std = _magnitude("normal", "std", std, minimum=0.0)
 
     def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         return self.mean + self.std * rng.standard_normal(shape)
@@ -124,6 +162,14 @@ class TruncatedNormal(Initializer):
     ``std`` is the std of the normal *before* truncation and ``a``, ``b`` are in units of it (as in
     Keras; PyTorch's ``trunc_normal_`` takes absolute bounds instead). The result's std is smaller:
     ``0.8796 * std`` for the default ``a, b = -2, 2``; only :class:`VarianceScaling` corrects it.
+    ``a`` and ``b`` may be infinite, but ``[a, b]`` must hold some of N(0, 1)'s probability mass in
+    float64 (it must reach into about ``[-38, 38]``): beyond, nothing can be sampled.
+
+    Raises
+    ------
+    ValueError
+        For ``a >= b``, NaN bounds, an interval without mass, or ``|mean|``/``std`` above
+        :data:`MAX_MAGNITUDE`.
     """
 
     uses_fans = False
@@ -131,12 +177,18 @@ class TruncatedNormal(Initializer):
     def __init__(
         self, mean: float = 0.0, std: float = 0.01, a: float = -2.0, b: float = 2.0
     ) -> None:
-        self.mean = check_real("truncated_normal", "mean", mean)
-        self.std = check_real("truncated_normal", "std", std, minimum=0.0)
+        self.mean = _magnitude("truncated_normal", "mean", mean)
+        self.std = _magnitude("truncated_normal", "std", std, minimum=0.0)
         self.a = check_real("truncated_normal", "a", a, finite=False)
         self.b = check_real("truncated_normal", "b", b, finite=False)
         if not self.a < self.b:
             raise ValueError(f"truncated_normal: need a < b, got a={self.a!r}, b={self.b!r}")
+        if not normal_mass(self.a, self.b) > 0:
+            raise ValueError(
+                f"truncated_normal: [a, b] = [{self.a!r}, {self.b!r}] holds no probability mass of "
+                "N(0, 1) in float64, so nothing can be drawn from it; the interval must reach "
+                "into about [-38, 38] (a and b are in units of std)"
+            )
 
     def resulting_std(self) -> float:
         """Std of the truncated distribution: ``std`` times that of N(0, 1) on [a, b]."""
@@ -172,7 +224,9 @@ class VarianceScaling(Initializer):
     TypeError
         For an argument of the wrong type (a string ``scale``, a number as ``mode``, ...).
     ValueError
-        For ``scale <= 0``, an unknown mode/distribution/gain, or a fan of 0 for a non-empty shape.
+        For ``scale <= 0``, an unknown mode/distribution/gain, ``gain * sqrt(scale)`` (the std at a
+        fan of 1) above :data:`MAX_MAGNITUDE`, or a fan of 0 for a non-empty shape (or fans so small
+        that the std exceeds :data:`MAX_MAGNITUDE`).
     """
 
     def __init__(
@@ -182,10 +236,16 @@ class VarianceScaling(Initializer):
         distribution: str = "truncated_normal",
         gain: float | str = 1.0,
     ) -> None:
-        self.scale = check_real("variance_scaling", "scale", scale, minimum=0.0, strict_min=True)
+        self.scale = check_real(
+            "variance_scaling", "scale", scale, minimum=0.0, strict_min=True, maximum=MAX_MAGNITUDE
+        )
         self.mode = check_choice("variance_scaling", "mode", mode, MODES)
         self.distribution = check_choice("variance_scaling", "distribution", distribution, DISTRIBUTIONS)
-        self.gain = check_gain("variance_scaling", gain)
+        self.gain = _checked_gain("variance_scaling", gain)
+        _reach(
+            self._spec_name(), "gain * sqrt(scale), the std at a fan of 1",
+            gain_value(self.gain) * math.sqrt(self.scale), f"gain={gain!r}, scale={scale!r}",
+        )  # fmt: skip
 
     def std(self, fan_in: float, fan_out: float) -> float:
         """Standard deviation of the drawn weights for these fans."""
@@ -200,7 +260,8 @@ class VarianceScaling(Initializer):
                 f"{self!r}: {self.mode} is {n!r} (fan_in={fan_in!r}, fan_out={fan_out!r}); "
                 "it must be > 0"
             )
-        return gain_value(self.gain) * math.sqrt(self.scale / n)
+        std = gain_value(self.gain) * math.sqrt(self.scale / n)
+        return _reach(repr(self), "the std", std, f"{self.mode} = {n!r} is too small")
 
     def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         if math.prod(shape) == 0:
@@ -305,7 +366,7 @@ class Orthogonal(Initializer):
     uses_fans = False
 
     def __init__(self, gain: float | str = 1.0) -> None:
-        self.gain = check_gain("orthogonal", gain)
+        self.gain = _checked_gain("orthogonal", gain)
 
     def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         if len(shape) < 2:
@@ -341,7 +402,7 @@ class Identity(Initializer):
     uses_fans = False
 
     def __init__(self, gain: float | str = 1.0) -> None:
-        self.gain = check_gain("identity", gain)
+        self.gain = _checked_gain("identity", gain)
 
     def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         if len(shape) < 2:
@@ -371,7 +432,7 @@ class Sparse(Initializer):
 
     def __init__(self, sparsity: float = 0.1, std: float = 0.01) -> None:
         self.sparsity = check_real("sparse", "sparsity", sparsity, minimum=0.0, maximum=1.0)
-        self.std = check_real("sparse", "std", std, minimum=0.0)
+        self.std = _magnitude("sparse", "std", std, minimum=0.0)
 
     def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
         if len(shape) != 2:
@@ -400,4 +461,5 @@ class Default(Initializer):
             return np.zeros(shape)
         fan_in = fans[0]
         bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        _reach("default", "the bound 1 / sqrt(fan_in)", bound, f"fan_in = {fan_in!r} is too small")
         return rng.uniform(-bound, bound, shape)

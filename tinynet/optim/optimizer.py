@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_real
+from .._checks import check_real, is_int, is_real
 from ..function import enable_grad
 from ..tensor import Tensor
 
@@ -195,20 +195,42 @@ class Optimizer:
                     }
         return {"state": state, "param_groups": groups}
 
+    def check_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Check that :meth:`load_state_dict` would accept ``state_dict``, changing nothing.
+
+        Used to validate a whole checkpoint (model, optimizer, scheduler) before anything of it is
+        loaded. Raises exactly what :meth:`load_state_dict` raises.
+        """
+        self._staged(state_dict)
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the state and group options saved by :meth:`state_dict` into this optimizer,
         whose groups must hold the same numbers of parameters (matched by position). Arrays are
-        copied and converted to each parameter's dtype. Everything is checked first: a call that
-        raises changes nothing.
+        copied and converted to each parameter's dtype. Everything is checked first (as
+        :meth:`check_state_dict` does): a call that raises changes nothing.
+
+        The state must be this optimizer's kind: every saved group holds each of this optimizer's
+        options (``self.defaults``; an SGD group has no ``betas``, so Adam refuses it), and each
+        parameter's state holds exactly the fields this optimizer keeps, arrays of the parameter's
+        shape and numbers where it keeps numbers.
 
         Raises
         ------
         ValueError
-            If the group structure differs, an index is unknown, or a state array has the wrong
-            shape.
+            If the group structure differs, a group lacks an option of this optimizer, an index is
+            unknown, a state field is missing or unknown, or a state array has the wrong shape.
         TypeError
-            If ``state_dict`` is not of the documented form.
+            If ``state_dict`` is not of the documented form, or a state field is of the wrong type.
         """
+        new_groups, new_state = self._staged(state_dict)
+        for group, options in zip(self.param_groups, new_groups, strict=True):
+            group.update(options)
+        self.state = new_state
+
+    def _staged(
+        self, state_dict: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[Tensor, dict[str, Any]]]:
+        """The group options and per-parameter state that ``state_dict`` would install, checked."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
             raise TypeError(
@@ -220,7 +242,12 @@ class Optimizer:
                     else ""
                 )
             )
-        saved_groups = state_dict["param_groups"]
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not isinstance(saved_state, dict):
+            raise TypeError(
+                f"{name}.load_state_dict: 'param_groups' must be a list and 'state' a dict, got "
+                f"{type(saved_groups).__name__} and {type(saved_state).__name__}"
+            )
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
                 f"{name}.load_state_dict: the state has {len(saved_groups)} parameter groups, this "
@@ -229,9 +256,9 @@ class Optimizer:
         by_index: dict[int, tuple[Tensor, dict[str, Any]]] = {}
         new_groups = []
         for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
-            if not isinstance(saved, dict) or "params" not in saved:
+            if not isinstance(saved, dict) or not isinstance(saved.get("params"), (list, tuple)):
                 raise TypeError(
-                    f"{name}.load_state_dict: param_groups[{g}] must be a dict with 'params'"
+                    f"{name}.load_state_dict: param_groups[{g}] must be a dict with a 'params' list"
                 )
             ids = list(saved["params"])
             if len(ids) != len(group["params"]):
@@ -239,46 +266,90 @@ class Optimizer:
                     f"{name}.load_state_dict: group {g} has {len(ids)} parameters in the state, "
                     f"{len(group['params'])} in this optimizer"
                 )
+            lacking = [key for key in self.defaults if key not in saved]
+            if lacking:
+                raise ValueError(
+                    f"{name}.load_state_dict: param_groups[{g}] lacks {name}'s option(s) "
+                    f"{', '.join(map(repr, lacking))}: it was saved by another kind of optimizer "
+                    f"(its options: {', '.join(sorted(map(str, saved)))})"
+                )
             options = {key: copy.deepcopy(value) for key, value in saved.items() if key != "params"}
             merged = {**group, **options}
             self._validate(merged)
             new_groups.append(options)
             for i, p in zip(ids, group["params"], strict=True):
+                if not is_int(i):
+                    raise TypeError(
+                        f"{name}.load_state_dict: param_groups[{g}]['params'] must hold parameter "
+                        f"indices (ints), got {i!r}"
+                    )
                 by_index[int(i)] = (p, merged)
         new_state: dict[Tensor, dict[str, Any]] = {}
-        for key, saved in state_dict["state"].items():
+        for key, saved in saved_state.items():
             try:
                 p, group = by_index[int(key)]
-            except (KeyError, ValueError):
+            except (KeyError, ValueError, TypeError):
                 raise ValueError(
                     f"{name}.load_state_dict: state for parameter index {key!r}, which no group "
                     "lists"
                 ) from None
-            template = self._init_state(p.data, group)
-            entry: dict[str, Any] = {}
-            for field, value in saved.items():
-                if isinstance(value, np.ndarray):
-                    expected = template.get(field)
-                    if isinstance(expected, np.ndarray) and value.shape != expected.shape:
-                        raise ValueError(
-                            f"{name}.load_state_dict: state[{key}][{field!r}] has shape "
-                            f"{value.shape}, the parameter needs {expected.shape}"
-                        )
-                    value = value.astype(
-                        p.dtype if value.dtype.kind == "f" else value.dtype, copy=True
-                    )
-                else:
-                    value = copy.deepcopy(value)
-                entry[field] = value
-            missing = [field for field in template if field not in entry]
-            if missing:
-                raise ValueError(
-                    f"{name}.load_state_dict: state[{key}] lacks {', '.join(map(repr, missing))}"
+            if not isinstance(saved, dict):
+                raise TypeError(
+                    f"{name}.load_state_dict: state[{key}] must be a dict, got {type(saved).__name__}"
                 )
-            new_state[p] = entry
-        for group, options in zip(self.param_groups, new_groups, strict=True):
-            group.update(options)
-        self.state = new_state
+            new_state[p] = self._staged_entry(key, saved, p, group)
+        return new_groups, new_state
+
+    def _staged_entry(
+        self, key: Any, saved: dict[str, Any], p: Tensor, group: dict[str, Any]
+    ) -> dict[str, Any]:
+        """One parameter's saved state, checked against the fields this optimizer keeps for it
+        (its ``_init_state``) and converted (arrays copied to the parameter's dtype)."""
+        name = type(self).__name__
+        template = self._init_state(p.data, group)
+        unknown = [str(field) for field in saved if field not in template]
+        missing = [field for field in template if field not in saved]
+        if unknown or missing:
+            parts = ([f"lacks {', '.join(map(repr, missing))}"] if missing else []) + (
+                [f"has {', '.join(map(repr, unknown))}, which {name} does not keep"] if unknown else []
+            )
+            raise ValueError(f"{name}.load_state_dict: state[{key}] " + " and ".join(parts))
+        entry: dict[str, Any] = {}
+        for field, value in saved.items():
+            expected = template[field]
+            if isinstance(value, np.ndarray):
+                # a field kept as None until first needed (SGD's momentum buffer) is param-shaped
+                shape = expected.shape if isinstance(expected, np.ndarray) else p.shape
+                if expected is not None and not isinstance(expected, np.ndarray):
+                    raise TypeError(
+                        f"{name}.load_state_dict: state[{key}][{field!r}] must be a number, got an "
+                        f"array of shape {value.shape}"
+                    )
+                if value.shape != shape:
+                    raise ValueError(
+                        f"{name}.load_state_dict: state[{key}][{field!r}] has shape "
+                        f"{value.shape}, the parameter needs {shape}"
+                    )
+                if value.dtype.kind not in "biuf":
+                    raise TypeError(
+                        f"{name}.load_state_dict: state[{key}][{field!r}] must be a numeric "
+                        f"array, got dtype {value.dtype}"
+                    )
+                value = value.astype(p.dtype if value.dtype.kind == "f" else value.dtype, copy=True)
+            elif (
+                isinstance(expected, np.ndarray)
+                or (expected is None and value is not None)
+                or (is_real(expected) and not is_real(value))
+            ):
+                wanted = "a number" if is_real(expected) else "an array"
+                raise TypeError(
+                    f"{name}.load_state_dict: state[{key}][{field!r}] must be {wanted}"
+                    f"{' or None' if expected is None else ''}, got {type(value).__name__}"
+                )
+            else:
+                value = copy.deepcopy(value)
+            entry[field] = value
+        return entry
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

@@ -1,5 +1,6 @@
 """Training: :func:`fit` and :func:`evaluate` (``loop``), the divergence guard and its message
-(``divergence``), and resumable checkpoints that carry the run's configuration (``checkpoint``).
+(``divergence``, which checks the data for NaN/inf first), and resumable checkpoints that carry
+the run's configuration and resume transactionally (``checkpoint``).
 ``tinynet.training.fit`` is the import path of the API contract."""
 
 from .checkpoint import (
@@ -9,8 +10,9 @@ from .checkpoint import (
     check_config,
     config_mismatches,
     read_checkpoint,
+    validate_checkpoint,
 )
-from .divergence import Divergence, DivergenceError
+from .divergence import Divergence, DivergenceError, NonFinite, count_nonfinite
 from .loop import FitResult, evaluate, fit, write_line
 
 __all__ = [
@@ -20,10 +22,13 @@ __all__ = [
     "Divergence",
     "DivergenceError",
     "FitResult",
+    "NonFinite",
     "check_config",
     "config_mismatches",
+    "count_nonfinite",
     "evaluate",
     "fit",
     "read_checkpoint",
+    "validate_checkpoint",
     "write_line",
 ]

@@ -2,6 +2,8 @@
 
 Training stops *before* the bad update when the loss turns NaN/inf or explodes, or a gradient is not
 finite; :func:`diverged` names the step, the layer whose gradient blew up first and the likely causes.
+The data is checked first (:func:`count_nonfinite`): when the failing batch holds NaN/inf, the message
+says so, with the counts, instead of blaming the learning rate or the initialization.
 """
 
 from __future__ import annotations
@@ -18,7 +20,65 @@ from ..init.model import is_layer
 if TYPE_CHECKING:
     from .loop import FitResult
 
-__all__ = ["Divergence", "DivergenceError", "GradTracker", "Guard", "diverged", "learning_rates"]
+__all__ = [
+    "Divergence",
+    "DivergenceError",
+    "GradTracker",
+    "Guard",
+    "NonFinite",
+    "count_nonfinite",
+    "diverged",
+    "learning_rates",
+]
+
+_CHUNK = 2**20  # elements tested at a time: no full-size boolean copy of a large training set
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """NaN/inf values in a data set: how many values, in how many of its examples."""
+
+    values: int
+    examples: int
+    total: int
+
+    def __bool__(self) -> bool:
+        return self.values > 0
+
+    def text(self) -> str:
+        """``"3 NaN/inf values in 2 of 60,000 examples"``."""
+        noun = "value" if self.values == 1 else "values"
+        return f"{self.values:,} NaN/inf {noun} in {self.examples:,} of {self.total:,} examples"
+
+
+def count_nonfinite(x: Any, y: Any = None, *, x_dtype: Any = None) -> NonFinite:
+    """Count the NaN/inf values of ``x`` (and of ``y`` when it holds floats), and the examples
+    (rows along the first axis) holding any; integer and bool arrays hold none. With ``x_dtype``
+    (the model's dtype), ``x`` is judged as converted to it: ``1e300`` is inf in float32.
+
+    One pass in chunks of about a million elements, so checking a whole training set once costs a
+    few milliseconds per 10 million values and no full-size temporary.
+    """
+    pairs = [(np.asarray(x), x_dtype)] + ([] if y is None else [(np.asarray(y), None)])
+    first = pairs[0][0]
+    n = len(first) if first.ndim else 1
+    bad_rows = np.zeros(n, dtype=bool)
+    values = 0
+    for array, dtype in pairs:
+        if array.dtype.kind not in "fc" or array.size == 0:
+            continue
+        rows = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
+        cast = dtype is not None and np.dtype(dtype) != array.dtype
+        step = max(1, _CHUNK // max(1, rows.shape[1]))
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            if cast:
+                with np.errstate(over="ignore"):
+                    chunk = chunk.astype(dtype)
+            bad = ~np.isfinite(chunk)
+            values += int(np.count_nonzero(bad))
+            bad_rows[start : start + step] |= bad.any(axis=1)
+    return NonFinite(values, int(np.count_nonzero(bad_rows)), n)
 
 
 @dataclass
@@ -26,7 +86,9 @@ class Divergence:
     """Where and why training stopped.
 
     ``reason`` is ``"nan loss"``, ``"inf loss"``, ``"exploding loss"`` or ``"non-finite gradient"``;
-    ``layer`` names the parameter whose gradient blew up first (None if unknown).
+    ``layer`` names the parameter whose gradient blew up first (None if unknown);
+    ``batch_nonfinite`` counts the NaN/inf values of the failing batch (inputs and float targets):
+    when it is > 0 the message names the data as the cause.
     """
 
     step: int
@@ -36,6 +98,7 @@ class Divergence:
     loss: float
     layer: str | None
     message: str
+    batch_nonfinite: int = 0
 
 
 class DivergenceError(RuntimeError):
@@ -155,10 +218,17 @@ class Guard:
 
 def diverged(
     reason: str, loss: float, step: int, epoch: int, batch: int, guard: Guard,
-    tracker: GradTracker, optimizer: Any,
+    tracker: GradTracker, optimizer: Any, *, in_batch: NonFinite | None = None,
+    in_data: NonFinite | None = None,
 ) -> Divergence:  # fmt: skip
     """The :class:`Divergence` of a stopped step, with one message naming the step, what went wrong,
-    the gradient that blew up first and the likely causes."""
+    the gradient that blew up first and the likely causes.
+
+    The data comes first: when the failing batch holds NaN/inf (``in_batch``), the message says
+    "the data holds NaN/inf" with the counts of the batch and of the training set (``in_data``), and
+    blames neither the learning rate nor the initialization. When only other examples of the
+    training set hold them, the usual causes are given and the data's NaN/inf are named as well.
+    """
     culprit = tracker.culprit()
     what = {
         "nan loss": "the loss became nan",
@@ -170,6 +240,16 @@ def diverged(
     if guard.first_loss is not None and step > guard.first_step:
         text += f" (it was {guard.first_loss:.3g} at step {guard.first_step})"
     text += ". "
+    if in_batch:
+        where = f"; the training data holds {in_data.text()}" if in_data else ""
+        text += (
+            f"The data holds NaN/inf: this batch holds {in_batch.text()}{where}. A single NaN input "
+            "makes the loss NaN (and standardizing with a NaN mean spreads it to every input), "
+            "whatever the learning rate or the initialization: replace or drop those values."
+        )
+        return Divergence(
+            step, epoch, batch, reason, loss, culprit[0] if culprit else None, text, in_batch.values
+        )
     if culprit:
         text += f"The gradient blew up first in {culprit[1]}. "
     lrs = learning_rates(optimizer)
@@ -179,4 +259,6 @@ def diverged(
         "too large (check the init scale: xavier, he or lecun keep activations near unit "
         "variance). Gradient clipping (nn.utils.clip_grad_norm_) also caps such steps."
     )
+    if in_data:
+        text += f" Also, the data holds NaN/inf: {in_data.text()} (none in this batch)."
     return Divergence(step, epoch, batch, reason, loss, culprit[0] if culprit else None, text)

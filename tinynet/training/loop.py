@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -26,8 +27,17 @@ from ..function import no_grad
 from ..nn.functional import cross_entropy
 from ..random import as_generator
 from ..tensor import Tensor, get_default_dtype
-from .checkpoint import resume_checkpoint, save_checkpoint
-from .divergence import Divergence, DivergenceError, GradTracker, Guard, diverged, learning_rates
+from .checkpoint import Checkpoint, resume_checkpoint, save_checkpoint
+from .divergence import (
+    Divergence,
+    DivergenceError,
+    GradTracker,
+    Guard,
+    NonFinite,
+    count_nonfinite,
+    diverged,
+    learning_rates,
+)
 
 __all__ = ["FitResult", "evaluate", "fit", "write_line"]
 
@@ -102,6 +112,7 @@ class FitResult:
                 "reason": d.reason,
                 "loss": d.loss if math.isfinite(d.loss) else str(d.loss),
                 "layer": d.layer,
+                "batch_nonfinite": d.batch_nonfinite,
                 "message": d.message,
             }
         return {
@@ -134,7 +145,10 @@ def _param_dtype(model: Any) -> np.dtype:
 
 
 def _as_input(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    return x if x.dtype == dtype else x.astype(dtype)
+    if x.dtype == dtype:
+        return x
+    with np.errstate(over="ignore"):  # values beyond the dtype become inf: counted and reported
+        return x.astype(dtype)
 
 
 def _accuracy(output: np.ndarray, y: np.ndarray) -> float | None:
@@ -157,6 +171,11 @@ def evaluate(
     ``argmax(output) == y`` (None when the outputs are not ``(N, C)`` scores for integer labels).
     The model's train/eval mode is restored afterwards.
 
+    Data holding NaN/inf (in ``x``, or in ``y`` when it holds floats) has no meaningful loss or
+    accuracy (the argmax of a NaN row is class 0, which a share of the labels matches by chance):
+    a ``UserWarning`` names how many values in how many examples, nothing is computed, and the
+    result is ``(nan, None)``: loss not a number, accuracy not measured.
+
     Raises
     ------
     ValueError
@@ -164,8 +183,16 @@ def evaluate(
     """
     x_arr, y_arr = _arrays((x, y), "evaluate data")
     batch_size = check_int("fit", "batch_size", batch_size, minimum=1)
-    loss_fn = loss or cross_entropy
     dtype = _param_dtype(model)
+    bad = count_nonfinite(x_arr, y_arr, x_dtype=dtype)
+    if bad:
+        warnings.warn(
+            f"evaluate: the data holds NaN/inf ({bad.text()}); its loss is reported as nan and "
+            "its accuracy as None (not measured)",
+            stacklevel=2,
+        )
+        return math.nan, None
+    loss_fn = loss or cross_entropy
     was_training = getattr(model, "training", False)
     model.eval()
     total, correct, counted = 0.0, 0.0, True
@@ -231,7 +258,7 @@ def fit(
     monitor: Any = None,
     progress: bool = True,
     checkpoint: str | os.PathLike[str] | None = None,
-    resume: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | Checkpoint | None = None,
     scheduler: Any = None,
     rng: np.random.Generator | int | None = None,
     on_divergence: str = "stop",
@@ -263,8 +290,11 @@ def fit(
         history, step losses and ``config`` (:mod:`tinynet.training.checkpoint`).
     resume
         Path of such a checkpoint to continue from; training runs the remaining epochs up to
-        ``epochs`` and gives bit-identical parameters to an uninterrupted run. fit does not compare
-        configurations: :func:`tinynet.training.check_config` does (``experiments.run`` calls it).
+        ``epochs`` and gives bit-identical parameters to an uninterrupted run (a
+        :class:`~tinynet.training.Checkpoint` already read is accepted too). Transactional: the
+        whole checkpoint is validated before anything is loaded, and a resume that fails leaves
+        model, optimizer and scheduler bit-identical. fit does not compare configurations:
+        :func:`tinynet.training.check_config` does (``experiments.run`` calls it).
     rng
         Seed or Generator for shuffling: epoch ``e`` is shuffled with ``default_rng([seed, e])``,
         where the seed is drawn once from ``rng`` (stored in checkpoints).
@@ -281,11 +311,17 @@ def fit(
         A JSON-ready dict describing the run (e.g. ``experiments.Config.to_dict()``), stored in
         every checkpoint so that a resumed run can be checked against it.
 
+    The data is checked once, at the start, for NaN/inf (:func:`~.divergence.count_nonfinite`):
+    when training then stops on a non-finite loss or gradient in a batch holding such values, the
+    message says "the data holds NaN/inf" with the counts instead of blaming the learning rate.
+    Test data holding NaN/inf is not scored (:func:`evaluate` warns; ``test_loss`` is NaN,
+    ``test_accuracy`` None) and the epoch line says so.
+
     Raises
     ------
     ValueError
         For bad sizes, mismatched data, an unknown ``on_divergence``, or a checkpoint that does not
-        fit.
+        fit (nothing is changed then).
     DivergenceError
         On divergence with ``on_divergence="raise"``.
     """
@@ -301,6 +337,8 @@ def fit(
     dtype = _param_dtype(model)
     x_train = _as_input(x_train, dtype)
     emit = _emitter(verbose, log)
+    train_bad = count_nonfinite(x_train, y_train)
+    test_bad = count_nonfinite(*test, x_dtype=dtype) if test is not None else None
 
     result = FitResult(monitor=monitor)
     start_epoch, step = 0, 0
@@ -346,8 +384,10 @@ def fit(
                         reason = reason or guard.check_gradients(finite)
                     if reason is not None:
                         result.divergence = diverged(
-                            reason, value, step, epoch, batch, guard, tracker, optimizer
-                        )
+                            reason, value, step, epoch, batch, guard, tracker, optimizer,
+                            in_batch=count_nonfinite(xb, yb) if train_bad else None,
+                            in_data=train_bad,
+                        )  # fmt: skip
                         result.diverged = True
                         break
                     optimizer.step()
@@ -370,7 +410,7 @@ def fit(
                 time.perf_counter() - epoch_start,
             )  # fmt: skip
             result.history.append(entry)
-            emit(_epoch_line(entry, epochs))
+            emit(_epoch_line(entry, epochs, test_bad))
             epoch_bar.update(1)
             if checkpoint is not None:
                 save_checkpoint(
@@ -410,12 +450,14 @@ def _epoch_entry(
     }
 
 
-def _epoch_line(entry: dict[str, Any], epochs: int) -> str:
+def _epoch_line(entry: dict[str, Any], epochs: int, test_bad: NonFinite | None = None) -> str:
     width = len(str(epochs))
     parts = [f"epoch {entry['epoch']:>{width}}/{epochs}", f"train loss {entry['train_loss']:.4f}"]
     if entry["train_accuracy"] is not None:
         parts.append(f"acc {100 * entry['train_accuracy']:5.2f}%")
-    if entry["test_loss"] is not None:
+    if test_bad:
+        parts.append(f"test not scored (the test data holds {test_bad.text()})")
+    elif entry["test_loss"] is not None:
         parts.append(f"test loss {entry['test_loss']:.4f}")
     if entry["test_accuracy"] is not None:
         parts.append(f"acc {100 * entry['test_accuracy']:5.2f}%")
