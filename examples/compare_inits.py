@@ -10,8 +10,8 @@ what ``torch.nn.Linear`` does; the default list has it beside ``default``, PyTor
 zero biases). Prints a line per finished run, then the leaderboard: test accuracy, final and initial
 loss, gradient flow at init (back-propagated signal, first over last hidden layer), distinct units,
 dead/saturated fractions at init and training time (mean ± std over seeds; schemes whose mean
-accuracies lie within the seeds' spread share a rank, ``=3``). Exit status: 0, or 2 for bad
-arguments. A thin face over
+accuracies lie within the seeds' spread share a rank, ``=3``). Exit status: 0; 1 when every run
+failed; 2 for bad arguments (one line on stderr, before any run starts). A thin face over
 ``tinynet.experiments``; to run the sweep on a Dask or Ray cluster, call ``tinynet.experiments.sweep`` with
 their executor (see ``docs/experiments.md``).
 """
@@ -25,11 +25,14 @@ import sys
 from tinynet import experiments
 from tinynet.experiments import Config
 from tinynet.experiments.cli import (
+    Parser,
     add_run_arguments,
     add_threads_argument,
+    check_output_path,
     check_plot_option,
     config_from_args,
     int_at_least,
+    one_line,
     reporter,
     use_threads,
 )
@@ -45,7 +48,7 @@ DEFAULTS = Config(depth=6, width=128, epochs=5)
 def build_parser() -> argparse.ArgumentParser:
     """The command line; network and training defaults are :data:`DEFAULTS`."""
     d = DEFAULTS
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="compare_inits.py",
         description="Train the same MLP under every initialization scheme and rank them.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -75,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         experiments.check_inits(inits)
     except ValueError as error:
         parser.error(f"argument --inits: {error}")
+    check_output_path(parser, "--plot", args.plot)
     check_plot_option(parser, args.plot)
 
     say = reporter(args.json)
@@ -112,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         say(f"plot saved to {args.plot}")
     if args.json:
         print(json.dumps(result.to_dict(), indent=1))
+    failed = [run for run in result.runs if run.get("error")]
+    if result.runs and len(failed) == len(result.runs):
+        first = failed[0]["error"]
+        print(f"{parser.prog}: error: {one_line(f'all {len(failed)} runs failed; the first: {first}')}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return 0
 
 

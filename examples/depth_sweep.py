@@ -14,7 +14,8 @@ Studies (``--study``, comma-separated, or ``all``):
 - ``jacobian``: singular values of a deep linear network's input-output Jacobian (Saxe et al. 2014).
 
 ``--plot FILE.png`` saves one figure per study as ``FILE-<study>.png``. Exit status: 0, or 2 for
-bad arguments. A thin face over ``tinynet.experiments.studies``.
+bad arguments (one line on stderr, before any work); a diverged run is reported as diverged. A
+thin face over ``tinynet.experiments.studies``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,12 @@ import sys
 from tinynet import experiments, nn, plotting
 from tinynet.experiments import studies
 from tinynet.experiments.cli import (
+    Parser,
     add_threads_argument,
+    check_output_path,
     check_plot_option,
+    check_size,
+    fraction,
     int_at_least,
     positive_number,
     reporter,
@@ -53,7 +58,7 @@ def _int_list(text: str) -> list[int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line; defaults are those of the :mod:`tinynet.experiments.studies` functions."""
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="depth_sweep.py",
         description="Signal propagation with depth under each initialization, and trainability.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -76,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sgd, adam, or both (sgd,adam): one run per scheme and optimizer")  # fmt: skip
     g.add_argument("--lr", type=positive_number, default=None,
                    help="learning rate of every optimizer (default: sgd 0.01, adam 0.001)")  # fmt: skip
-    g.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (0: plain SGD)")
+    g.add_argument("--momentum", type=fraction, default=0.0, help="SGD momentum (0: plain SGD)")
     g.add_argument("--batch-size", type=int_at_least(1), default=64)
     g = p.add_argument_group("sigmoid: hidden activations over training (Glorot & Bengio, fig. 2)")
     g.add_argument("--sigmoid-init", default="default")
@@ -87,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--jacobian-inits", default="orthogonal,lecun_normal")
     g.add_argument("--jacobian-depths", type=_int_list, default=[1, 2, 4, 8, 16, 32])
     g.add_argument("--jacobian-width", type=int_at_least(2), default=64)
-    p.add_argument("--seed", type=int, default=0, help="init (and shuffling) seed")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="init (and shuffling) seed")
     p.add_argument("--plot", metavar="FILE.png", help="save FILE-<study>.png for each study")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     add_threads_argument(p)
@@ -160,12 +165,24 @@ def _report_train(results: list[dict], say) -> None:
             f"{_optimizer_text(r0)}: mean training loss per epoch (ln C = {r0['ln_classes']:.4f}):")
         header = ["scheme", "final loss", "% of ln C", "test acc %", "losses per epoch"]
         rows = [
-            [r["scheme"], f"{r['final_loss']:.4f}", f"{100 * r['loss_ratio']:.1f}",
+            [r["scheme"] + (" *" if r["diverged"] else ""), _loss(r["final_loss"]),
+             "-" if r["loss_ratio"] is None else f"{100 * r['loss_ratio']:.1f}",
              "-" if r["test_accuracy"] is None else f"{100 * r['test_accuracy']:.1f}",
-             " ".join(f"{v:.3f}" for v in r["train_loss"])]
+             " ".join([*(_loss(v, 3) for v in r["train_loss"]), *_stopped(r)])]
             for r in group
         ]  # fmt: skip
         say(_table(header, rows))
+        if any(r["diverged"] for r in group):
+            say("* diverged: training stopped at a non-finite or exploding loss (nan: no finite mean)")
+
+
+def _stopped(r: dict) -> list[str]:
+    d = r.get("divergence")
+    return [f"(stopped at step {d['step']}: {d['reason']})"] if d else []
+
+
+def _loss(value: float | None, digits: int = 4) -> str:
+    return "nan" if value is None else f"{value:.{digits}f}"
 
 
 def _report_sigmoid(result: dict, say) -> None:
@@ -221,9 +238,20 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"argument --optimizer: {error}")
     if len(set(optimizers)) != len(optimizers):
         parser.error(f"argument --optimizer: optimizers must be distinct, got {args.optimizer!r}")
-    if not 0 <= args.momentum < 1 or (args.momentum and optimizers != ["sgd"]):
-        parser.error(f"argument --momentum: must be in [0, 1) and needs --optimizer sgd alone, "
-                     f"got {args.momentum} with {args.optimizer!r}")  # fmt: skip
+    if args.momentum and optimizers != ["sgd"]:
+        parser.error(f"argument --momentum: needs --optimizer sgd alone, got {args.momentum} with "
+                     f"{args.optimizer!r}")  # fmt: skip
+    sizes = {
+        "init": (args.width, args.depth, args.probe, ("--width", "--depth")),
+        "train": (args.train_width, args.train_depth, args.batch_size, ("--train-width", "--train-depth")),
+        "sigmoid": (args.sigmoid_width, 4, 64, ("--sigmoid-width", "--sigmoid-width")),
+        "jacobian": (args.jacobian_width, max(args.jacobian_depths), 64,
+                     ("--jacobian-width", "--jacobian-depths")),
+    }  # fmt: skip
+    for name in chosen:
+        width, depth, batch, flags = sizes[name]
+        check_size(parser, width, depth, batch, flags)
+    check_output_path(parser, "--plot", args.plot)
     check_plot_option(parser, args.plot)
     say = reporter(args.json)
 
@@ -267,10 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         stem, ext = os.path.splitext(args.plot)
         for name in chosen:
             path = f"{stem}-{name}{ext or '.png'}"
-            drawn = results[name]
-            if name == "train" and len(optimizers) > 1:  # one labelled curve per scheme and optimizer
-                drawn = [{**r, "scheme": f"{r['scheme']} ({r['optimizer']})"} for r in drawn]
-            draw[name](drawn, path)
+            draw[name](results[name], path)
             figures[name] = path
             say(f"plot saved to {path}")
     if args.json:

@@ -6,7 +6,8 @@
 Trains the same MLP from each scheme and prints, per layer, the number of distinct units (columns
 of the weight matrix) at initialization and at the end, whether every hidden weight gradient was
 exactly zero, which parameters changed at all, and the test accuracy. Exit status: 0, or 2 for bad
-arguments. A thin face over ``tinynet.experiments.studies.symmetry_study``.
+arguments (one line on stderr, before any work). A thin face over
+``tinynet.experiments.studies.symmetry_study``.
 """
 
 from __future__ import annotations
@@ -18,31 +19,26 @@ import sys
 from tinynet import experiments, nn
 from tinynet.experiments import studies
 from tinynet.experiments.cli import (
+    Parser,
     add_threads_argument,
+    check_output_path,
     check_plot_option,
+    check_size,
+    fraction,
     int_at_least,
     positive_number,
     reporter,
     unknown_choice,
     use_threads,
 )
+from tinynet.experiments.config import architecture
 from tinynet.plotting import plot_symmetry
-
-
-def _momentum(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line; defaults are those of :func:`tinynet.experiments.studies.symmetry_study` except the
     activation (tanh, where a constant init still learns a little, through its one unit)."""
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="symmetry.py",
         description="Zero vs constant vs random initialization: distinct units over training.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -55,10 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int_at_least(1), default=3)
     p.add_argument("--limit", type=int_at_least(10), default=5000, help="training (and test) digits")
     p.add_argument("--lr", type=positive_number, default=0.05, help="SGD learning rate")
-    p.add_argument("--momentum", type=_momentum, default=0.9, help="SGD momentum")
+    p.add_argument("--momentum", type=fraction, default=0.9, help="SGD momentum")
     p.add_argument("--batch-size", type=int_at_least(1), default=64)
     p.add_argument("--record-every", type=int_at_least(1), default=20, help="steps between records")
-    p.add_argument("--seed", type=int, default=0, help="init and shuffling seed")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="init and shuffling seed")
     p.add_argument("--plot", metavar="FILE.png", help="save distinct units against steps")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     add_threads_argument(p)
@@ -82,10 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.activation not in nn.ACTIVATIONS:
         error = unknown_choice("activation", args.activation, nn.ACTIVATIONS)
         parser.error(f"argument --activation: {error}")
+    check_size(parser, args.width, args.depth, args.batch_size)
+    check_output_path(parser, "--plot", args.plot)
     check_plot_option(parser, args.plot)
     say = reporter(args.json)
 
-    say(f"MLP 784-{'-'.join([str(args.width)] * args.depth)}-10 ({args.activation}), SGD lr "
+    say(f"MLP {architecture(784, args.width, args.depth, 10)} ({args.activation}), SGD lr "
         f"{args.lr:g} momentum {args.momentum:g}, batch {args.batch_size}, {args.epochs} epochs on "
         f"{args.limit} digits, seed {args.seed}")  # fmt: skip
     results = studies.symmetry_study(

@@ -8,13 +8,16 @@ why it trains or does not.
 
     python examples/train.py --init xavier --save ckpt.npz --epochs 2
     python examples/train.py --init xavier --resume ckpt.npz --epochs 4  # same flags, more epochs
+    python examples/train.py --data mnist --mirror https://example.org/mnist/   # fetch from a mirror
 
 Prints one line per epoch, then the per-layer diagnostics table (the columns that fit 100
 characters; ``--wide`` for all) and plain-words findings. numpy's BLAS runs one thread unless
 ``--threads N``. ``--resume`` refuses a checkpoint written with other flags (init, architecture,
 optimizer, data, seed; not ``--epochs``) unless ``--force``. Exit status: 0 trained, 1 diverged,
-2 bad arguments, data or checkpoint. Everything here is a thin face over ``tinynet.experiments``
-(model, data, run, report), ``tinynet.training`` and ``tinynet.plotting``.
+2 bad arguments, data or checkpoint (one line on stderr; every flag is checked before any work:
+sizes against a memory estimate, output paths, rates, seeds, specs). Everything here is a thin
+face over ``tinynet.experiments`` (model, data, run, report), ``tinynet.training`` and
+``tinynet.plotting``.
 """
 
 from __future__ import annotations
@@ -27,11 +30,14 @@ import sys
 from tinynet import experiments
 from tinynet.experiments import Config
 from tinynet.experiments.cli import (
+    Parser,
     add_run_arguments,
     add_threads_argument,
     blas_threads,
+    check_output_path,
     check_plot_option,
     config_from_args,
+    mirror_url,
     reporter,
     use_threads,
 )
@@ -43,7 +49,7 @@ from tinynet.training import ConfigMismatchError
 def build_parser() -> argparse.ArgumentParser:
     """The command line; every default is the library's :class:`tinynet.experiments.Config`."""
     d = Config()
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="train.py",
         description="Train an MLP on MNIST-like digits and diagnose its initialization.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -52,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bias-init", default=d.bias_init, help="bias init spec")
     add_run_arguments(p, d, min_epochs=0, seed_help="init and shuffling seed")
     p.add_argument("--download", action="store_true", help="fetch the MNIST family if missing")
+    p.add_argument("--mirror", metavar="URL", type=mirror_url,
+                   help="fetch --data mnist/fashion/kmnist from this http(s):// or file:// folder "
+                        "(implies --download)")  # fmt: skip
     p.add_argument("--plot", metavar="FILE.png", help="save a dashboard of the diagnostics")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--save", metavar="CKPT", help="checkpoint after every epoch")
@@ -68,8 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (argument errors exit 2 through argparse)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.mirror:
+        args.download = True
     use_threads(args.threads)
     config = config_from_args(parser, args)
+    check_output_path(parser, "--plot", args.plot)
+    check_output_path(parser, "--save", args.save)
     check_plot_option(parser, args.plot)
     if args.resume:
         if not os.path.isfile(args.resume):
@@ -84,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     say = reporter(args.json)
 
     try:
-        dataset = experiments.load_dataset(config.data, config.limit, config.download)
+        dataset = experiments.load_dataset(
+            config.data, config.limit, config.download,
+            mirrors=[args.mirror] if args.mirror else None,
+        )  # fmt: skip
     except (OSError, ValueError) as error:
         parser.error(f"argument --data: {error}")
     say(experiments.describe(config, dataset))

@@ -160,10 +160,31 @@ def test_only_missing_files_are_downloaded(served, published, tmp_path):
     assert hits["/partial/t10k-labels-idx1-ubyte.gz"] == 1
 
 
-def test_non_http_mirror_is_refused(tmp_path, published):
+def test_a_mirror_of_another_scheme_is_refused(tmp_path, published):
     _, _, sums = published
-    with pytest.raises(ValueError, match="http or https"):
-        load_mnist(tmp_path, download=True, mirrors=["file:///etc/"], checksums=sums)
+    with pytest.raises(ValueError, match="http, https or file"):
+        load_mnist(tmp_path, download=True, mirrors=["ftp://127.0.0.1/mnist/"], checksums=sums)
+
+
+def test_a_local_folder_serves_as_a_file_mirror(tmp_path, published):
+    arrays, blobs, sums = published
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name, body in blobs.items():
+        (mirror / name).write_bytes(body)
+    dest = tmp_path / "dest"
+    _check(load_mnist(dest, download=True, mirrors=[mirror.as_uri() + "/"], checksums=sums), arrays)
+    assert sorted(p.name for p in dest.iterdir()) == sorted(blobs)
+
+
+def test_a_file_mirror_entry_that_is_not_a_regular_file_moves_on(tmp_path, published):
+    _, blobs, sums = published
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name in blobs:
+        (mirror / name).mkdir()  # a folder in the file's place: refused before open()
+    with pytest.raises(DownloadError, match="no regular file"):
+        load_mnist(tmp_path / "dest", download=True, mirrors=[mirror.as_uri()], checksums=sums, timeout=5)
 
 
 def test_missing_files_without_download_say_where_and_how(tmp_path):

@@ -207,4 +207,4 @@ def test_bad_arguments_exit_2_with_a_message(runs, name, needle):
     assert code == 2
     assert "Traceback" not in err
     assert needle in err
-    assert "usage:" in err
+    assert len(err.splitlines()) == 1 and "error: argument" in err

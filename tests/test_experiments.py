@@ -160,3 +160,68 @@ def test_run_stores_its_config_in_the_checkpoint(tmp_path):
     assert stored.config == config.to_dict()
     assert stored.step_losses == result.fit.step_losses and len(stored.step_losses) == 8
     assert result.to_dict()["fit"]["step_losses"] == result.fit.step_losses
+
+
+# ------------------------------------------------------------------------- the memory estimate
+def test_mlp_memory_counts_parameters_activations_and_layers():
+    from tinynet.experiments.config import LAYER_OVERHEAD, mlp_memory
+
+    params = (784 + 1) * 256 + (256 + 1) * 256 + (256 + 1) * 10  # 784-256-256-10
+    expected = 4 * (5 * params + (4 * 64 + 2 * 512) * 256 * 2) + LAYER_OVERHEAD * 2
+    assert mlp_memory(784, 256, 2, 10, 64) == expected
+    assert mlp_memory(784, 256, 0, 10, 64) == 4 * 5 * (784 * 10 + 10)  # width unused without layers
+    # every further hidden layer of 8 units adds its parameters, its activations and its objects
+    per_layer = 4 * (5 * (8 + 1) * 8 + (4 * 64 + 2 * 512) * 8) + LAYER_OVERHEAD
+    assert mlp_memory(784, 8, 2000, 10, 64) - mlp_memory(784, 8, 1000, 10, 64) == 1000 * per_layer
+
+
+@pytest.mark.parametrize(("text", "limit"), [("1000", 1000), ("512M", 512 * 2**20), ("4g", 4 * 2**30),
+                                             ("1.5K", 1536), ("none", None)])  # fmt: skip
+def test_memory_limit_reads_the_environment(monkeypatch, text, limit):
+    from tinynet.experiments.config import memory_limit
+
+    monkeypatch.setenv("TINYNET_MEMORY_LIMIT", text)
+    assert memory_limit() == limit
+
+
+@pytest.mark.parametrize("text", ["lots", "-1G", "0", "nanM", "infG"])
+def test_a_malformed_memory_limit_names_the_variable(monkeypatch, text):
+    from tinynet.experiments.config import memory_limit
+
+    monkeypatch.setenv("TINYNET_MEMORY_LIMIT", text)
+    with pytest.raises(ValueError, match=r"\$TINYNET_MEMORY_LIMIT: expected a size .*got " + repr(text)):
+        memory_limit()
+
+
+def test_the_default_limit_is_half_the_physical_memory(monkeypatch):
+    import os
+
+    from tinynet.experiments.config import memory_limit
+
+    monkeypatch.delenv("TINYNET_MEMORY_LIMIT", raising=False)
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert memory_limit() == physical // 2
+
+
+def test_validate_refuses_a_network_over_the_limit_naming_the_larger_size(monkeypatch):
+    monkeypatch.setenv("TINYNET_MEMORY_LIMIT", "64M")
+    with pytest.raises(ConfigError, match="over the limit of 64 MiB") as wide:
+        validate(Config(width=4096, depth=2))
+    assert wide.value.field == "width"
+    with pytest.raises(ConfigError) as deep:
+        validate(Config(width=16, depth=10_000))
+    assert deep.value.field == "depth" and "10000 hidden layers of 16 units" in str(deep.value)
+    assert validate(Config(width=256, depth=2)) is not None  # 7.7 MiB fits
+    monkeypatch.setenv("TINYNET_MEMORY_LIMIT", "none")
+    assert validate(Config(width=4096, depth=2)) is not None
+
+
+def test_validate_refuses_a_negative_seed():
+    with pytest.raises(ConfigError, match="seed: must be an int >= 0, got -1"):
+        validate(Config(seed=-1))
+
+
+def test_describe_stays_one_short_line_for_deep_nets():
+    assert experiments.describe(Config(depth=3, width=8)).startswith("MLP in-8-8-8-C (relu)")
+    deep = experiments.describe(Config(depth=100_000_000, width=256))
+    assert deep.startswith("MLP in-256-256-…-256-C (100000000 hidden layers) (relu)") and len(deep) < 200

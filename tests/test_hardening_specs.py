@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinynet import init
+from tinynet import init, nn, optim
 from tinynet.init.gains import NONLINEARITIES
 from tinynet.init.registry import MAX_SPEC_DEPTH, MAX_SPEC_LENGTH
 from tinynet.init.schemes import DISTRIBUTIONS, MAX_MAGNITUDE, MODES
@@ -261,3 +261,12 @@ def test_fans_too_small_for_the_scale_fail_when_called_with_value_error():
     for name in ("he", "xavier_uniform", "variance_scaling", "default"):
         with pytest.raises(ValueError, match="too small"):
             init.get(name)((3, 4), fan_in=1e-70, fan_out=1e-70)
+
+
+@pytest.mark.parametrize("huge", [10**400, -(10**5000)], ids=["400 digits", "-5000 digits"])
+def test_every_numeric_argument_refuses_an_int_beyond_the_float_range_with_value_error(huge):
+    params = nn.Linear(2, 2).parameters()
+    with pytest.raises(ValueError, match=r"lr must be .*got an int of about \d+ digits"):
+        optim.SGD(params, lr=huge)
+    with pytest.raises(ValueError, match=r"got an int of about \d+ digits"):
+        init.calculate_gain("leaky_relu", huge)

@@ -100,7 +100,8 @@ SYMMETRY = [
     },
 ]
 PROFILES = [
-    {"activation": act, "init": init, "act_std": [1.0, 0.5, 0.0], "weight_grad_norm": [1e-3, None, 0.1]}
+    {"activation": act, "init": init, "act_std": [1.0, 0.5, 0.0], "weight_grad_norm": [1e-3, None, 0.1],
+     "out_grad_std": [1e-6, 1e-4, None, 1e-2]}
     for act in ("tanh", "relu")
     for init in ("xavier", "he")
 ]
@@ -471,3 +472,24 @@ def test_dashboard_pairs_initialization_with_the_latest_record():
     untrained = Monitor(monitor.model, monitor.probe, monitor.targets)  # one record only
     fig = plotting.plot_dashboard(untrained)
     assert "no later record" in fig.axes[1].texts[0].get_text() and not fig.axes[1].axison
+
+
+def test_depth_profiles_draw_the_back_propagated_signal_not_the_weight_gradient():
+    fig = _drawn(lambda: plotting.plot_depth_profiles(PROFILES))
+    if fig is not None:
+        ax_grad = fig.axes[1]
+        assert "back-propagated" in ax_grad.get_title()
+        y = ax_grad.get_lines()[0].get_ydata()
+        assert np.allclose(y, [1e-6, 1e-4, np.nan, 1e-2], equal_nan=True)  # None: a gap
+
+
+def test_trainability_names_each_optimizer_once_and_marks_a_diverged_run():
+    sgd = {**TRAINABILITY[0], "optimizer": "sgd"}
+    adam = {**TRAINABILITY[0], "optimizer": "adam", "train_loss": [2.3, None], "final_loss": None,
+            "loss_ratio": None, "diverged": True,
+            "divergence": {"step": 7, "reason": "nan loss"}}  # fmt: skip
+    fig = _drawn(lambda: plotting.plot_trainability([sgd, adam]))
+    if fig is not None:
+        labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert labels[:2] == ["he (sgd): 1.500 (65% of ln C)", "he (adam): diverged at step 7"]
+        assert "plain SGD vs Adam" in fig.axes[0].get_title()

@@ -246,7 +246,7 @@ def test_first_report_after_resume_describes_the_loaded_model(runs, resumes):
 def test_resume_with_another_init_exits_2_naming_both(resumes):
     code, out, err = resumes["other_init"]
     assert code == 2 and out == ""
-    assert "Traceback" not in err and err.startswith("usage: train.py")
+    assert "Traceback" not in err and err.startswith("train.py: error: ") and len(err.splitlines()) == 1
     assert "argument --resume:" in err
     assert "init: checkpoint 'xavier', command line 'he'" in err
     assert "--force continues anyway" in err
@@ -386,7 +386,7 @@ def test_bad_arguments_exit_2_without_traceback(runs, name, expected):
     code, out, err = results[name]
     assert code == 2
     assert out == ""
-    assert err.startswith("usage: train.py")
+    assert err.startswith("train.py: error: ") and len(err.splitlines()) == 1
     assert "Traceback" not in err
     for text in expected:
         assert text in err, err

@@ -95,13 +95,17 @@ def check_real(
     TypeError
         If ``value`` is not a real number (``bool`` included).
     ValueError
-        If it is NaN, infinite (with ``finite=True``) or out of range.
+        If it is NaN, infinite (with ``finite=True``), an int beyond the float range, or out of range.
     """
     bounds = _bounds(minimum, maximum, strict_min, strict_max)
     what = ("a finite number" if finite else "a number") + (f" {bounds}" if bounds else "")
     if not is_real(value):
         raise TypeError(f"{owner}: {name} must be {what}, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range, e.g. 10**400
+        digits = int(int(value).bit_length() * math.log10(2)) + 1  # str() of it may be refused
+        raise ValueError(f"{owner}: {name} must be {what}, got an int of about {digits} digits") from None
     bad = math.isnan(number) or (finite and math.isinf(number))
     if minimum is not None:
         bad = bad or number < minimum or (strict_min and number == minimum)

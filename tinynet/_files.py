@@ -105,7 +105,7 @@ def _fsync_folder(folder: Path) -> None:
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
     """Open a temporary file next to ``path`` for binary writing; rename it onto ``path`` on success.
 
-    Readers never see a half-written file: the rename (``os.replace``) is atomic on the same
+    Readers never see a half-written file: the rename (one ``replace`` call) is atomic on the same
     filesystem, and on any exception the temporary file is removed and ``path`` is left untouched.
     The parent folder is created if missing.
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["format_number", "format_percent", "format_ratio", "plural", "render_table"]
+__all__ = ["format_bytes", "format_number", "format_percent", "format_ratio", "plural", "render_table"]
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -40,6 +40,16 @@ def format_ratio(ratio: float) -> str:
     if ratio < 1000:
         return f"{ratio:.3g}×"
     return "10" + str(round(math.log10(ratio))).translate(_SUPERSCRIPT) + "×"
+
+
+def format_bytes(n: float) -> str:
+    """A size in binary units with three significant digits: ``1536`` → ``"1.5 KiB"``,
+    ``3 * 2**30`` → ``"3 GiB"``; plain bytes under 1 KiB."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    raise AssertionError("unreachable")
 
 
 def plural(n: int, word: str) -> str:

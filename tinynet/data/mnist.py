@@ -70,7 +70,7 @@ SHA256: dict[str, dict[str, str]] = {
 
 KINDS = tuple(MIRRORS)
 #: Environment variable naming extra mirrors of each kind, tried before :data:`MIRRORS`: one or more
-#: ``http``/``https`` base URLs separated by spaces, e.g. ``TINYNET_MNIST_MIRROR=http://host/mnist/``.
+#: ``http``/``https``/``file`` base URLs separated by spaces, e.g. ``TINYNET_MNIST_MIRROR=http://host/mnist/``.
 MIRROR_ENV = {kind: f"TINYNET_{kind.upper()}_MIRROR" for kind in KINDS}
 #: Default overall deadline, in seconds, for fetching one file (every mirror and attempt together).
 DEADLINE = 300.0
@@ -136,10 +136,10 @@ def load_mnist(
         digest equals the pinned one; otherwise the temporary file is deleted and the next mirror is
         tried. Files already present are used as they are.
     mirrors : sequence of str, optional
-        Base URLs (``http``/``https``) to use instead of the default ones. The default: the URLs in
-        the environment variable :data:`MIRROR_ENV` ``[kind]`` (``TINYNET_MNIST_MIRROR``,
-        ``TINYNET_FASHION_MIRROR``, ``TINYNET_KMNIST_MIRROR``; separated by spaces), if set, then
-        :data:`MIRRORS` ``[kind]``.
+        Base URLs (``http``, ``https`` or ``file``: a local folder) to use instead of the default
+        ones. The default: the URLs in the environment variable :data:`MIRROR_ENV` ``[kind]``
+        (``TINYNET_MNIST_MIRROR``, ``TINYNET_FASHION_MIRROR``, ``TINYNET_KMNIST_MIRROR``; separated
+        by spaces), if set, then :data:`MIRRORS` ``[kind]``.
     checksums : mapping of str to str, optional
         SHA-256 hex digests by ``.gz`` file name, instead of :data:`SHA256` ``[kind]``.
     timeout : float
@@ -166,7 +166,7 @@ def load_mnist(
         file is left behind.
     ValueError
         If ``kind`` is unknown, a mirror (given or in the environment variable) is not an
-        ``http``/``https`` URL, a file is not valid IDX, images are not 3-D, labels not 1-D, or
+        ``http``/``https``/``file`` URL, a file is not valid IDX, images are not 3-D, labels not 1-D, or
         image and label counts disagree.
     """
     kind = check_choice("load_mnist", "kind", kind, KINDS)
@@ -224,16 +224,18 @@ def env_mirrors(kind: str) -> list[str]:
     Raises
     ------
     ValueError
-        If the variable holds something other than ``http``/``https`` URLs separated by spaces.
+        If the variable holds something other than ``http``/``https``/``file`` URLs separated by spaces.
     """
     kind = check_choice("env_mirrors", "kind", kind, KINDS)
     name = MIRROR_ENV[kind]
     urls = os.environ.get(name, "").split()
     for url in urls:
         parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        web = parts.scheme in ("http", "https") and bool(parts.netloc)
+        if not (web or (parts.scheme == "file" and parts.path)):
             raise ValueError(
-                f"load_mnist: ${name} must hold http or https base URLs separated by spaces, got {url!r}"
+                f"load_mnist: ${name} must hold http, https or file base URLs separated by spaces, "
+                f"got {url!r}"
             )
     return urls
 
@@ -270,7 +272,7 @@ def download_file(
     dest : str or os.PathLike
         Where the verified file is written.
     mirrors : sequence of str
-        Base URLs (``http``/``https``), tried in order.
+        Base URLs (``http``, ``https`` or ``file``), tried in order.
     sha256 : str
         Expected hex digest.
     timeout : float
@@ -290,7 +292,7 @@ def download_file(
     TypeError
         If ``retries`` is not an int or ``timeout``/``deadline`` not a real number.
     ValueError
-        If a mirror is not an ``http`` or ``https`` URL, ``retries < 1``, ``timeout <= 0`` or
+        If a mirror is not an ``http``, ``https`` or ``file`` URL, ``retries < 1``, ``timeout <= 0`` or
         ``deadline <= 0``.
     DownloadError
         If no mirror served a valid copy before the deadline; the message lists what each mirror
@@ -304,8 +306,8 @@ def download_file(
     mirrors = list(mirrors)
     for base in mirrors:
         scheme = urllib.parse.urlsplit(base).scheme
-        if scheme not in ("http", "https"):
-            raise ValueError(f"download_file: mirror {base!r} must be an http or https URL")
+        if scheme not in ("http", "https", "file"):
+            raise ValueError(f"download_file: mirror {base!r} must be an http, https or file URL")
     want = sha256.lower()
     failures = []
     with _Watchdog(deadline) as watchdog:
@@ -463,6 +465,11 @@ def _fetch(url: str, dest: str | os.PathLike[str], want: str, timeout: float, wa
     """One attempt: stream ``url`` into ``dest`` through a temporary file, checking its digest."""
     if watchdog.expired():
         raise _DeadlinePassed(f"deadline of {watchdog.seconds:g} s passed before the attempt")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":  # a FIFO or device would block in open(), past any deadline
+        local = urllib.request.url2pathname(parts.path)
+        if not os.path.isfile(local):
+            raise FileNotFoundError(f"no regular file at {local!r}")
     opener = urllib.request.build_opener(_WatchedHTTPHandler(watchdog), _WatchedHTTPSHandler(watchdog))
     digest = hashlib.sha256()
     size = 0

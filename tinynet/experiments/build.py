@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,6 +129,7 @@ def load_dataset(
     limit: int | None = None,
     download: bool = False,
     seed: int = 0,
+    mirrors: Sequence[str] | None = None,
 ) -> Dataset:
     """Load and prepare ``"synthetic"``, ``"mnist"``, ``"fashion"``, ``"kmnist"`` or a path.
 
@@ -136,7 +138,8 @@ def load_dataset(
     every input feature has roughly unit variance as the variance-scaling schemes assume. The
     synthetic set is generated (and cached under ``$TINYNET_CACHE``) with
     :data:`SYNTHETIC_TRAIN`/:data:`SYNTHETIC_TEST` examples, or ``limit`` of each when smaller.
-    ``limit`` keeps the first ``limit`` examples of each split.
+    ``limit`` keeps the first ``limit`` examples of each split. ``mirrors`` (URLs of folders
+    holding the IDX files) replaces the default mirrors of a named MNIST-family download.
 
     Raises
     ------
@@ -153,7 +156,7 @@ def load_dataset(
             n_train=n_train, n_test=n_test, seed=seed
         )
     elif name in DATASETS:
-        (x_tr, y_tr), (x_te, y_te) = data.load_mnist(kind=name, download=download)
+        (x_tr, y_tr), (x_te, y_te) = data.load_mnist(kind=name, download=download, mirrors=mirrors)
     else:
         (x_tr, y_tr), (x_te, y_te) = data.load(os.fspath(name))
     if limit is not None:

@@ -1,13 +1,18 @@
-"""Shared pieces of the example command lines: argparse value types, the run flags and their Config,
-the ``--threads`` flag and its BLAS setting, the --plot check, the --json-aware printer and the
-unknown-name error. A bad value names the flag and what is valid."""
+"""Shared pieces of the example command lines: the one-line-error parser, argparse value types, the
+run flags and their Config, the ``--threads`` flag and its BLAS setting, the output-path, network
+size, mirror and --plot checks, the --json-aware printer and the unknown-name error. A bad value
+names the flag and what is valid; every check runs before any work starts."""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import fields
+from typing import NoReturn
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -15,17 +20,24 @@ from .._checks import check_int, unknown_choice
 from ..nn.activation import ACTIVATIONS
 from ..plotting import require_matplotlib
 from ..training import write_line
-from .config import OPTIMIZERS, Config, ConfigError, validate
+from .config import OPTIMIZERS, Config, ConfigError, check_memory, validate
 
 __all__ = [
     "DEFAULT_THREADS",
+    "MAX_ERROR_CHARS",
+    "Parser",
     "add_run_arguments",
     "add_threads_argument",
     "blas_threads",
+    "check_output_path",
     "check_plot_option",
+    "check_size",
     "config_from_args",
+    "fraction",
     "int_at_least",
+    "mirror_url",
     "number",
+    "one_line",
     "positive_number",
     "reporter",
     "unknown_choice",
@@ -35,6 +47,28 @@ __all__ = [
 #: BLAS threads of an example's process unless ``--threads`` says otherwise: several BLAS threads
 #: on a busy machine slow the small matrix products of these networks down several times over
 DEFAULT_THREADS = 1
+#: an error line longer than this loses its middle (a flag's value may be megabytes long)
+MAX_ERROR_CHARS = 800
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``argparse.ArgumentParser`` whose errors are one line on stderr, ``prog: error: message
+    (see --help)``, and exit status 2: no usage block, newlines in the message folded, the line
+    cut at :data:`MAX_ERROR_CHARS` characters."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see --help)\n")
+
+
+def one_line(message: object) -> str:
+    """``message`` as one line: whitespace runs (newlines too) folded to one space; past
+    :data:`MAX_ERROR_CHARS` characters the middle is replaced by an ellipsis, keeping the start
+    (the flag) and the end (what is wrong)."""
+    line = " ".join(str(message).split())
+    if len(line) <= MAX_ERROR_CHARS:
+        return line
+    keep = (MAX_ERROR_CHARS - 3) // 2  # the start names the flag, the end says what is wrong
+    return f"{line[:keep]} … {line[-keep:]}"
 
 
 def int_at_least(low: int) -> Callable[[str], int]:
@@ -53,19 +87,71 @@ def int_at_least(low: int) -> Callable[[str], int]:
 
 
 def number(text: str) -> float:
-    """An argparse ``type`` accepting any float."""
+    """An argparse ``type`` accepting any finite float (``nan`` and ``inf`` are refused)."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 def positive_number(text: str) -> float:
-    """An argparse ``type`` accepting floats > 0."""
+    """An argparse ``type`` accepting finite floats > 0."""
     value = number(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
+
+
+def fraction(text: str) -> float:
+    """An argparse ``type`` accepting floats in [0, 1) (a momentum)."""
+    value = number(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def mirror_url(text: str) -> str:
+    """An argparse ``type`` accepting an ``http://``, ``https://`` or ``file://`` URL of a folder
+    holding the data files (a mirror of the MNIST family)."""
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in ("http", "https", "file") or not (parts.netloc or parts.path):
+        raise argparse.ArgumentTypeError(f"expected an http://, https:// or file:// URL, got {text!r}")
+    return text
+
+
+def check_output_path(parser: argparse.ArgumentParser, flag: str, path: str | None) -> None:
+    """Refuse an output path (``--plot``, ``--save``, ...) that cannot be written, before any work:
+    a folder, a path whose folder does not exist or is not writable, a file that is not writable.
+    Nothing is created. Does nothing when ``path`` is None."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not path or os.path.isdir(path):
+        problem = "is a folder, not a file name" if path else "is empty"
+    elif not os.path.isdir(folder):
+        problem = f"cannot be written: its folder {folder!r} does not exist"
+    elif not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        problem = "cannot be written: permission denied"
+    else:
+        return
+    parser.error(f"argument {flag}: {path!r} {problem}")
+
+
+def check_size(
+    parser: argparse.ArgumentParser, width: int, depth: int, batch_size: int = 64,
+    flags: tuple[str, str] = ("--width", "--depth"),
+) -> None:
+    """Refuse a network too large for this machine before building it (exit 2 naming the flag):
+    :func:`tinynet.experiments.config.check_memory` of an MLP of that ``width`` and ``depth``."""
+    try:
+        check_memory(Config(width=width, depth=depth, batch_size=batch_size))
+    except ConfigError as error:
+        parser.error(f"argument {flags[error.field == 'depth']}: {error.reason}")
+    except ValueError as error:  # a malformed $TINYNET_MEMORY_LIMIT
+        parser.error(str(error))
 
 
 def check_plot_option(parser: argparse.ArgumentParser, path: str | None) -> None:
@@ -140,7 +226,7 @@ def add_run_arguments(
     p.add_argument("--momentum", type=number, default=None, help="SGD/RMSprop momentum")
     p.add_argument("--batch-size", type=int_at_least(1), default=d.batch_size)
     p.add_argument("--epochs", type=int_at_least(min_epochs), default=d.epochs)
-    p.add_argument("--seed", type=int, default=d.seed, help=seed_help)
+    p.add_argument("--seed", type=int_at_least(0), default=d.seed, help=seed_help)
     p.add_argument("--data", default=d.data, help="synthetic, mnist, fashion, kmnist or a path")
     p.add_argument("--limit", type=int_at_least(1), default=None, help="use N examples per split")
 
@@ -154,4 +240,6 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         validate(config)
     except ConfigError as error:
         parser.error(f"argument --{error.field.replace('_', '-')}: {error.reason}")
+    except ValueError as error:  # a malformed $TINYNET_MEMORY_LIMIT
+        parser.error(str(error))
     return config

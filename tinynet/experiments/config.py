@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import init
 from .._checks import closest, is_int, unknown_choice
-from .._text import plural
+from .._text import format_bytes, plural
 from ..nn.activation import ACTIVATIONS
 
 if TYPE_CHECKING:
@@ -19,12 +19,18 @@ if TYPE_CHECKING:
 __all__ = [
     "DATASETS",
     "DEFAULT_LR",
+    "LAYER_OVERHEAD",
+    "MEMORY_LIMIT_ENV",
     "OPTIMIZERS",
     "SYNTHETIC_TEST",
     "SYNTHETIC_TRAIN",
     "Config",
     "ConfigError",
+    "architecture",
+    "check_memory",
     "describe",
+    "memory_limit",
+    "mlp_memory",
     "validate",
 ]
 
@@ -48,6 +54,13 @@ DEFAULT_LR: dict[str, float] = {
 DATASETS = ("synthetic", "mnist", "fashion", "kmnist")
 #: size of the built-in synthetic set used by default (MNIST's split)
 SYNTHETIC_TRAIN, SYNTHETIC_TEST = 60_000, 10_000
+#: environment variable capping the memory a run may plan to hold: bytes, or a number with a K, M, G
+#: or T suffix (binary units); ``none`` turns the check off. Default: half the physical memory
+MEMORY_LIMIT_ENV = "TINYNET_MEMORY_LIMIT"
+#: bytes of Python objects per hidden layer (two modules, their Parameters, the graph nodes of a
+#: step): about 4.7 KB measured on CPython 3.11, doubled for the Monitor's hooks and records
+LAYER_OVERHEAD = 8192
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
 @dataclass
@@ -113,12 +126,13 @@ def validate(config: Config) -> Config:
         text = f"{config.data!r} is neither one of {', '.join(DATASETS)} nor an existing path"
         raise ConfigError("data", text + (f" (closest match: {hint!r})" if hint else ""))
     for name, low in (("depth", 0), ("width", 1), ("batch_size", 1), ("epochs", 0),
-                      ("probe_size", 1), ("limit", 1)):  # fmt: skip
+                      ("probe_size", 1), ("limit", 1), ("seed", 0)):  # fmt: skip
         value = getattr(config, name)
         if value is None and name == "limit":
             continue
         if not is_int(value) or value < low:
             raise ConfigError(name, f"must be an int >= {low}, got {value!r}")
+    check_memory(config)
     if config.lr is not None and not (math.isfinite(config.lr) and config.lr > 0):
         raise ConfigError("lr", f"must be a positive number, got {config.lr!r}")
     if config.momentum is not None:
@@ -130,18 +144,104 @@ def validate(config: Config) -> Config:
     return config
 
 
+def architecture(in_features: Any, width: int, depth: int, n_classes: Any) -> str:
+    """The layer sizes of an MLP as text: ``"784-256-256-10"``; past six hidden layers the middle
+    is elided and the depth named, ``"784-128-128-…-128-10 (30 hidden layers)"``, so that a deep
+    net's description stays one short line."""
+    if depth <= 6:
+        return "-".join(str(n) for n in (in_features, *[width] * depth, n_classes))
+    return f"{in_features}-{width}-{width}-…-{width}-{n_classes} ({depth} hidden layers)"
+
+
 def describe(config: Config, dataset: Dataset | None = None) -> str:
     """One line naming the network, init, optimizer and schedule of a run."""
-    sizes = [str(dataset.in_features) if dataset else "in"]
-    sizes += [str(config.width)] * config.depth
-    sizes.append(str(dataset.n_classes) if dataset else "C")
+    sizes = architecture(
+        dataset.in_features if dataset else "in", config.width, config.depth,
+        dataset.n_classes if dataset else "C",
+    )  # fmt: skip
     lr = DEFAULT_LR.get(config.optimizer) if config.lr is None else config.lr
     opt = f"{config.optimizer} lr {lr:g}"
     if config.optimizer in ("sgd", "rmsprop"):
         default = 0.9 if config.optimizer == "sgd" else 0.0
         opt += f" momentum {default if config.momentum is None else config.momentum:g}"
     return (
-        f"MLP {'-'.join(sizes)} ({config.activation}), init {config.init} "
+        f"MLP {sizes} ({config.activation}), init {config.init} "
         f"(bias {config.bias_init}), {opt}, batch {config.batch_size}, {plural(config.epochs, 'epoch')}, "
         f"seed {config.seed}"
+    )
+
+
+def mlp_memory(
+    in_features: int, width: int, depth: int, n_classes: int, batch_size: int, probe_size: int = 512,
+    itemsize: int = 4,
+) -> int:
+    """Bytes a training run of this MLP holds at its peak, estimated before anything is built:
+    ``itemsize · (5·P + 4·batch·width·depth + 2·probe·width·depth) + LAYER_OVERHEAD · depth``.
+
+    ``P`` is the parameter count; the five copies are the weights, their gradients, two optimizer
+    buffers (Adam's moments) and the Monitor's copy at initialization; a batch saves each hidden
+    layer's pre-activation and output and their gradients; the Monitor's probe pass keeps two
+    arrays per layer. An estimate for refusing sizes that cannot fit, not an exact account.
+    """
+    if depth == 0:
+        params = in_features * n_classes + n_classes
+    else:
+        params = (in_features + 1) * width + (depth - 1) * (width + 1) * width + (width + 1) * n_classes
+    arrays = 5 * params + (4 * batch_size + 2 * probe_size) * width * depth
+    return itemsize * arrays + LAYER_OVERHEAD * depth
+
+
+def memory_limit() -> int | None:
+    """The most a run may plan to hold (bytes): ``$TINYNET_MEMORY_LIMIT`` if set (``"none"``: no
+    limit), else half the physical memory (``os.sysconf``), else None where that is unknown.
+
+    Raises
+    ------
+    ValueError
+        If the environment variable is neither ``none`` nor a positive size like ``512M``.
+    """
+    text = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if text.lower() == "none":
+        return None
+    if text:
+        number, unit = (text[:-1], text[-1].upper()) if text[-1].upper() in _UNITS else (text, "")
+        try:
+            value = float(number) * _UNITS[unit]
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(
+                f"${MEMORY_LIMIT_ENV}: expected a size in bytes like 8000000000, 512M or 4G, or none; "
+                f"got {text!r}"
+            )
+        return int(value)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (AttributeError, OSError, ValueError):  # not a POSIX system
+        return None
+
+
+def check_memory(config: Config, in_features: int = 784, n_classes: int = 10) -> None:
+    """Refuse a network that cannot fit: :func:`mlp_memory` of ``config`` against
+    :func:`memory_limit`. The data is not loaded yet, so the MNIST shape (784 inputs, 10 classes)
+    stands in for it.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``depth`` when it exceeds the width, else ``width``, with both sizes in the message.
+    ValueError
+        If ``$TINYNET_MEMORY_LIMIT`` is malformed.
+    """
+    limit = memory_limit()
+    c = config
+    need = mlp_memory(in_features, c.width, c.depth, n_classes, c.batch_size, c.probe_size)
+    if limit is None or need <= limit:
+        return
+    field = "depth" if config.depth > config.width else "width"
+    raise ConfigError(
+        field,
+        f"{config.depth} hidden layers of {config.width} units need about {format_bytes(need)} "
+        f"(weights, gradients, optimizer state, a batch's activations), over the limit of "
+        f"{format_bytes(limit)} (half the physical memory, or ${MEMORY_LIMIT_ENV})",
     )

@@ -126,9 +126,11 @@ def plot_symmetry(results: Sequence[dict[str, Any]], path: str | os.PathLike[str
 def plot_depth_profiles(
     profiles: Sequence[dict[str, Any]], path: str | os.PathLike[str] | None = None
 ) -> Any:
-    """Rows: activations; columns: activation std and weight-gradient norm against the layer, at
-    initialization, one line per scheme (from the depth study,
-    :mod:`tinynet.experiments.studies.depth`)."""
+    """Rows: activations; columns: the forward signal (std of each hidden activation) and the
+    backward signal (std of dL/d(out) of each weight layer, the back-propagated gradient) against
+    the layer, at initialization, one line per scheme (from the depth study,
+    :mod:`tinynet.experiments.studies.depth`). The weight-gradient norm is not drawn: in a
+    zero-bias net its forward and backward decays cancel, hiding vanishing gradients."""
     activations = list(dict.fromkeys(p["activation"] for p in profiles))
     fig = new_figure(11, 3.0 * len(activations))
     axes = fig.subplots(len(activations), 2, squeeze=False)
@@ -138,9 +140,9 @@ def plot_depth_profiles(
             label = p.get("scheme", p["init"])
             layers = np.arange(1, len(p["act_std"]) + 1)
             ax_std.plot(layers, positive(p["act_std"]), marker=".", label=label)
-            grads = p["weight_grad_norm"]
+            grads = p["out_grad_std"]
             ax_grad.plot(np.arange(1, len(grads) + 1), positive(grads), marker=".", label=label)
-        for ax, what in ((ax_std, "activation std"), (ax_grad, "‖dL/dW‖")):
+        for ax, what in ((ax_std, "activation std"), (ax_grad, "back-propagated std dL/d(out)")):
             ax.set_yscale("log")
             ax.set_title(f"{activation}: {what} per layer at init", fontsize="small")
             ax.set_xlabel("layer")
@@ -156,16 +158,22 @@ def plot_trainability(results: Sequence[dict[str, Any]], path: str | os.PathLike
     ax = fig.add_subplot()
     optimizers = list(dict.fromkeys(r.get("optimizer", "sgd") for r in results))
     for r in results:
-        losses = r["train_loss"]
+        losses = np.asarray(r["train_loss"], dtype=float)  # None (a non-finite mean) → nan
         who = r["scheme"] if len(optimizers) == 1 else f"{r['scheme']} ({r.get('optimizer', 'sgd')})"
-        label = f"{who}: {r['final_loss']:.3f} ({100 * r['loss_ratio']:.0f}% of ln C)"
+        final = r["final_loss"]
+        if final is None or not np.isfinite(final):
+            stop = r.get("divergence")
+            label = f"{who}: diverged" + (f" at step {stop['step']}" if stop else "")
+        else:
+            label = f"{who}: {final:.3f} ({100 * r['loss_ratio']:.0f}% of ln C)"
+            label += " (diverged)" if r.get("diverged") else ""
         ax.plot(np.arange(1, len(losses) + 1), losses, marker="o", label=label)
     if results:
         ln_c = results[0]["ln_classes"]
         ax.axhline(ln_c, color="gray", linestyle=":", label="ln C")
         ax.axhline(0.7 * ln_c, color="gray", linestyle="--", label="0.7 ln C")
         r = results[0]
-        how = " vs ".join("plain SGD" if o == "sgd" else o for o in optimizers)
+        how = " vs ".join("plain SGD" if o == "sgd" else o.capitalize() for o in optimizers)
         ax.set_title(f"{r['depth']}-layer {r.get('width')}-wide MLP, {how}: training loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean training loss")

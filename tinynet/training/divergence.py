@@ -129,7 +129,8 @@ class GradTracker:
                 norms[i] = 0.0
             else:
                 flat = g.ravel()
-                sq = float(flat @ flat)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    sq = float(flat @ flat)
                 if math.isinf(sq):  # float32 squares overflow long before the norm does
                     sq = float(np.dot(flat.astype(np.float64), flat.astype(np.float64)))
                 norms[i] = math.sqrt(sq)

@@ -68,7 +68,7 @@ def trainability(
         ``momentum``, ``depth``, ``width``, ``train_loss`` (mean training loss per epoch),
         ``final_loss``, ``ln_classes``, ``loss_ratio`` (``final_loss / ln C``), ``initial_loss``
         (probe loss at step 0), ``gradient_flow`` (back-propagated signal ratio at step 0),
-        ``test_accuracy``, ``diverged``, ``seconds``.
+        ``test_accuracy``, ``diverged``, ``divergence`` (``{"step", "reason"}`` or None), ``seconds``.
 
     Raises
     ------
@@ -120,6 +120,9 @@ def trainability(
                     if result.fit.history
                     else None,
                     "diverged": result.diverged,
+                    "divergence": None
+                    if result.fit.divergence is None
+                    else {"step": result.fit.divergence.step, "reason": result.fit.divergence.reason},
                     "seconds": result.seconds.get("train"),
                 }
             )
