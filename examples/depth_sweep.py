@@ -134,20 +134,21 @@ def _report_init(profiles: list[dict], say) -> None:
     depth = profiles[0]["depth"]
     marks = sorted({k for k in (1, 10, 20, depth) if k <= depth})
     for activation in dict.fromkeys(p["activation"] for p in profiles):
-        header = ["scheme", *(f"std L{k}" for k in marks), "last/first", f"var L{depth}",
-                  "sat %", "dead %", "flow"]  # fmt: skip
+        header = ["scheme", *(f"std L{k}" for k in marks), f"mf L{depth}", "last/first",
+                  f"var L{depth}", "sat %", "dead %", "flow"]  # fmt: skip
         rows = []
         for p in (p for p in profiles if p["activation"] == activation):
             sat, dead = _mean(p["saturated"]), _mean(p["dead"])
             rows.append([
                 p["scheme"], *(_fmt(p["act_std"][k - 1]) for k in marks),
-                _fmt(studies.std_ratio(p)), _fmt(p["act_std"][-1] ** 2),
+                _fmt((p.get("act_std_theory") or [None])[-1]), _fmt(studies.std_ratio(p)),
+                _fmt(p["act_std"][-1] ** 2),
                 "-" if sat is None else f"{100 * sat:.0f}", "-" if dead is None else f"{100 * dead:.0f}",
                 _fmt(p["gradient_flow"]),
             ])  # fmt: skip
         say(f"\n{activation}, {depth} hidden layers of {profiles[0]['width']}, at initialization "
-            "(std of each activation output; flow = std dL/d(out) at the first layer / at the "
-            "last hidden one):")  # fmt: skip
+            f"(std of each activation output; mf L{depth}: its mean-field prediction at layer "
+            f"{depth}; flow = std dL/d(out) at the first layer / at the last hidden one):")  # fmt: skip
         say(_table(header, rows))
 
 

@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--init", default=d.init, help="weight init spec: name, alias or name(args)")
-    p.add_argument("--bias-init", default=d.bias_init, help="bias init spec")
+    p.add_argument("--bias-init", default=None,
+                   help=f"bias init spec (default: the weight scheme's own, e.g. edge_of_chaos's "
+                        f"N(0, sigma_b2), else {d.bias_init})")  # fmt: skip
     add_run_arguments(p, d, min_epochs=0, seed_help="init and shuffling seed")
     p.add_argument("--download", action="store_true", help="fetch the MNIST family if missing")
     p.add_argument("--mirror", metavar="URL", type=mirror_url,

@@ -107,6 +107,8 @@ EXPECTED_DEFAULTS = {
     "variance_scaling": truncated(0.0, math.sqrt(1 / FAN_IN) / 0.87962566103423978, -2.0, 2.0),
     "default": uniform(-1 / math.sqrt(FAN_IN), 1 / math.sqrt(FAN_IN)),
     "default_bias": uniform(-1 / math.sqrt(FAN_IN), 1 / math.sqrt(FAN_IN)),
+    # tanh at sigma_b2 = 0.05: the critical weight variance 1.761 of Schoenholz et al. 2017
+    "edge_of_chaos": normal(0.0, math.sqrt(1.761 / FAN_IN)),
 }
 CONSTANTS = {"zeros": 0.0, "ones": 1.0, "constant": 0.0}
 STRUCTURED = {"orthogonal", "identity", "sparse", "lsuv"}

@@ -60,6 +60,7 @@ from .metrics import (
     std_of,
     update_ratio,
 )
+from .prediction import mean_field_prediction
 from .report import record_table, report_text
 
 __all__ = ["Monitor", "Tracked"]
@@ -293,7 +294,11 @@ class Monitor:
         A record is a JSON-ready dict: ``step``, ``loss``, ``accuracy``, ``n_classes``,
         ``ln_classes``, ``logit_std`` (std of the model's output on the probe), ``gradient_flow``,
         ``weight_grad_ratio``, ``modules`` (one dict per observed module) and ``layers`` (one dict per
-        layer, with ``out_grad_std``). Figures that cannot be computed are None.
+        layer, with ``out_grad_std``, and ``pre_std_theory``/``act_std_theory``: the mean-field
+        prediction of the layer's output std and of its activation's std from the weights' measured
+        variances, :func:`tinynet.diagnostics.prediction.mean_field_prediction`; None where the
+        model is not a plain chain of layers and activations). Figures that cannot be computed are
+        None.
 
         ``gradient_flow = std(dL/d out_first) / std(dL/d out_last)``, where ``out_l`` is the output
         (pre-activation) of weight layer l, ``out_first`` the first layer's and ``out_last`` the last
@@ -319,8 +324,12 @@ class Monitor:
                 None,
             )
         pre = {m["layer"]: m for m in modules if m["role"] == "layer"}
-        for row in layers:
+        predicted = mean_field_prediction(self.model, self.probe)
+        for i, row in enumerate(layers):
             row["out_grad_std"] = pre[row["layer"]]["grad_std"] if row["layer"] in pre else None
+            theory = predicted[i] if predicted is not None and len(predicted) == len(layers) else {}
+            row["pre_std_theory"] = theory.get("pre_std")
+            row["act_std_theory"] = theory.get("act_std")
         n_classes = int(output.shape[-1]) if output is not None and output.ndim >= 1 else None
         accuracy = None
         if output is not None and self.targets is not None and output.ndim == 2 and self.targets.ndim == 1:

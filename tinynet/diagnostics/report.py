@@ -37,9 +37,11 @@ _COLUMNS: dict[str, _Cell] = {
     "module": lambda layer, pre, act, known: f"{layer['name']} {layer['type']}",
     "in→out": lambda layer, pre, act, known: f"{layer['fan_in']}→{layer['fan_out']}",
     "pre std": lambda layer, pre, act, known: format_number(pre.get("std")),
+    "mf pre": lambda layer, pre, act, known: format_number(layer.get("pre_std_theory")),
     "act": lambda layer, pre, act, known: known.display(act["kind"]) if act else "-",
     "act mean": _of_act("mean", format_number),
     "act std": _of_act("std", format_number),
+    "mf act": lambda layer, pre, act, known: format_number(layer.get("act_std_theory")),
     "sat %": lambda layer, pre, act, known: format_percent(act.get("saturated")),
     "dead %": lambda layer, pre, act, known: format_percent(act.get("dead")),
     "∇act std": _of_act("grad_std", format_number),
@@ -75,7 +77,8 @@ def record_table(
     """Aligned text table of one record, one row per layer, then a summary line.
 
     Columns (:data:`WIDE_COLUMNS`): layer, module, fans, pre-activation std, the activation after
-    the layer (its ``display_name``), its mean and std, % saturated, % dead, ``∇act std`` =
+    the layer (its ``display_name``), its mean and std, the mean-field prediction of the two stds
+    (``mf pre``, ``mf act``: ``pre_std_theory``, ``act_std_theory``), % saturated, % dead, ``∇act std`` =
     std(dL/d activation output), ``∇pre std`` = the back-propagated signal std(dL/d layer output)
     (``out_grad_std``), weight-gradient norm, grad:data, latest update:data (log10), distinct units /
     units, max cosine, rank. By default only :data:`TABLE_COLUMNS`, which fit 100 characters for

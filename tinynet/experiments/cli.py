@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from .. import init
 from .._checks import check_int, unknown_choice
 from ..nn.activation import ACTIVATIONS
 from ..plotting import require_matplotlib
@@ -233,8 +234,15 @@ def add_run_arguments(
 
 def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Config:
     """The :class:`tinynet.experiments.Config` of every parsed flag that names one of its fields,
-    validated; a bad field exits through ``parser.error`` naming its flag."""
+    validated; a bad field exits through ``parser.error`` naming its flag. A ``bias_init`` flag
+    left at None takes the weight scheme's ``bias_partner`` (``edge_of_chaos``), else zeros."""
     given = {f.name: getattr(args, f.name) for f in fields(Config) if hasattr(args, f.name)}
+    if "bias_init" in given and given["bias_init"] is None:  # not given: the weight scheme's own
+        try:
+            partner = getattr(init.get(given.get("init", Config.init)), "bias_partner", None)
+        except (TypeError, ValueError):
+            partner = None  # validate() below names the bad --init
+        given["bias_init"] = partner if partner is not None else Config.bias_init
     config = Config(**given)
     try:
         validate(config)

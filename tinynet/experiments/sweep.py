@@ -46,6 +46,7 @@ from .studies.common import resolve_scheme
 
 __all__ = [
     "BLAS_THREAD_VARIABLES",
+    "NOT_IN_DEFAULT_SWEEP",
     "SHOWCASE",
     "SweepResult",
     "check_inits",
@@ -67,6 +68,10 @@ BLAS_THREAD_VARIABLES = (
 #: registered schemes whose default arguments would duplicate another scheme, with the arguments
 #: the sweep uses instead (``constant()`` is ``constant(value=0.0)``, i.e. ``zeros``)
 SHOWCASE: dict[str, str] = {"constant": "constant(value=0.05)"}
+#: registered strategies left out of the default sweep, with the reason (name them in ``inits``)
+NOT_IN_DEFAULT_SWEEP: dict[str, str] = {
+    "edge_of_chaos": "critical only for the activation it names (tanh by default), not the sweep's ReLU",
+}
 
 
 def registered_schemes() -> list[str]:
@@ -75,8 +80,9 @@ def registered_schemes() -> list[str]:
 
     Each name of :func:`tinynet.init.names` is resolved with :func:`tinynet.init.get`; names that
     give an equal strategy (``he``, ``kaiming``, ``msra`` → ``he_normal()``) are kept once, under the
-    initializer's own name. Schemes listed in :data:`SHOWCASE` get the arguments given there. A
-    scheme a user registered with :func:`tinynet.init.register` is included too. Those rows have
+    initializer's own name. Schemes listed in :data:`SHOWCASE` get the arguments given there; those
+    of :data:`NOT_IN_DEFAULT_SWEEP` are left out. A scheme a user registered with
+    :func:`tinynet.init.register` is included too. Those rows have
     zero biases; a preset of :data:`tinynet.init.PRESETS` is added under its own name when its
     ``(weight, bias)`` pair differs from every row's: today ``"pytorch"`` (PyTorch's weight and bias
     rule, beside ``default``, its weight rule with zero biases), while ``"keras"`` and ``"flax"``
@@ -91,6 +97,8 @@ def registered_schemes() -> list[str]:
             continue
         seen.add(canonical)
         base = canonical.split("(", 1)[0]
+        if base in NOT_IN_DEFAULT_SWEEP:
+            continue
         specs.append(SHOWCASE.get(base, canonical[:-2] if canonical.endswith("()") else canonical))
     zeros = repr(tinit.get("zeros"))
     rows = [(spec, (repr(tinit.get(spec)), zeros)) for spec in specs]

@@ -4,10 +4,12 @@ Strategies are values: ``init.get("he_normal(mode='fan_out')")`` returns an :cla
 (:mod:`.strategy`: what a strategy is) whose ``repr`` is that spec again (:mod:`.registry`: how
 names become strategies). ``init.names()`` lists the registry, ``init.register``
 extends it, ``init.apply`` re-initializes a model with one random stream per parameter and
-``init.lsuv`` is the data-dependent LSUV procedure. docs/initialization.md gives every formula.
+``init.lsuv`` is the data-dependent LSUV procedure, ``edge_of_chaos`` the initialization on the
+mean-field critical line (:mod:`tinynet.theory.meanfield`). docs/initialization.md gives every formula.
 """
 
 from .apply import PRESETS, apply, resolve_auto_gain
+from .edge_of_chaos import EdgeOfChaos
 from .fans import fans
 from .gains import calculate_gain, estimate_gain
 from .lsuv import Lsuv, lsuv
@@ -39,6 +41,7 @@ __all__ = [
     "TRUNCATION_STD",
     "Constant",
     "Default",
+    "EdgeOfChaos",
     "FunctionInitializer",
     "HeNormal",
     "HeUniform",

@@ -334,8 +334,12 @@ def _depth_figure(
     title: str,
     ylabel: str,
     xlabel: str = "layer",
+    theory: Callable[[dict[str, Any]], tuple[list[int], list[float | None]]] | None = None,
 ) -> Any:
-    """Lines of one figure per layer, one per (monitor, record); the scale follows the spread."""
+    """Lines of one figure per layer, one per (monitor, record); the scale follows the spread.
+    ``theory(record)`` gives the predicted values of a record, drawn dotted in its line's colour
+    for the first selected record of each monitor (training makes the weights depend on the data,
+    which the theory does not model)."""
     fig, ax = target_axes(ax)
     items = list(monitors.items()) if isinstance(monitors, Mapping) else [("", monitors)]
     lines = []
@@ -345,12 +349,19 @@ def _depth_figure(
             layers, values, extra = profile(record)
             if any(v is not None for v in values):
                 name = f"{label} {_when(monitor, record)}{extra}".strip()
-                lines.append((name, layers, values, "--" if k < len(records) - 1 else "-"))
-    scale = spread_scale(ax, [v for _, _, values, _ in lines for v in values])
-    below = False
-    for colour, (name, layers, values, style) in zip(colours(len(lines)), lines, strict=True):
+                # the theory assumes independent weights: drawn for the first (initial) record only
+                predicted = theory(record) if theory is not None and k == 0 else ([], [])
+                lines.append((name, layers, values, "--" if k < len(records) - 1 else "-", predicted))
+    every = [v for line in lines for v in line[2]] + [v for line in lines for v in line[4][1]]
+    scale = spread_scale(ax, every)
+    below = predicted_any = False
+    for colour, (name, layers, values, style, predicted) in zip(colours(len(lines)), lines, strict=True):
         drawn = [np.nan if v is None or (scale == "log" and v <= 0) else float(v) for v in values]
         ax.plot(layers, drawn, color=colour, linestyle=style, marker="o", label=name)
+        if any(v is not None for v in predicted[1]):
+            guess = [np.nan if v is None or (scale == "log" and v <= 0) else float(v) for v in predicted[1]]
+            ax.plot(predicted[0], guess, color=colour, linestyle=":", linewidth=2.5, alpha=0.8)
+            predicted_any = True
         zeros = [x for x, v in zip(layers, values, strict=True) if v is not None and v <= 0]
         if scale == "log" and zeros:  # off a log axis: marked on its floor instead of dropped
             ax.plot(zeros, [0.0] * len(zeros), "v", color=colour, markersize=7,
@@ -358,9 +369,11 @@ def _depth_figure(
             below = True
     if below:
         ax.plot([], [], "v", color=REFERENCE, label="▼ exactly 0 (off the log axis)")
+    if predicted_any:
+        ax.plot([], [], ":", color=REFERENCE, linewidth=2.5, label="mean-field prediction (first record)")
     if not lines:
         _note(ax, "nothing recorded")
-    elif all(v == 0 for _, _, values, _ in lines for v in values if v is not None):
+    elif all(v == 0 for line in lines for v in line[2] if v is not None):
         _note(ax, "every value is exactly 0")
     integer_ticks(ax)
     ax.set_title(title, fontsize="medium")
@@ -378,6 +391,8 @@ def plot_activation_std(
 ) -> Any:
     """Std of each hidden activation's output against depth, for one Monitor at the given ``steps``
     (initialization dashed, latest solid) or for a ``{label: Monitor}`` mapping (e.g. one per scheme).
+    Dotted in each line's colour: the mean-field prediction of the same record (``act_std_theory``),
+    where the model is a plain chain of layers and activations.
 
     The y axis is logarithmic only when the values span more than a factor 3, else linear from zero
     (a std that holds between 0.97 and 1.0 then reads as flat); on a log axis a std of exactly 0 is
@@ -388,8 +403,12 @@ def plot_activation_std(
         rows = [m for m in _observed_modules(record) if m["layer"] >= 1]
         return [m["layer"] for m in rows], [m["std"] for m in rows], ""
 
+    def theory(record: dict[str, Any]) -> tuple[list[int], list[float | None]]:
+        rows = [r for r in record["layers"] if r.get("act_std_theory") is not None]
+        return [r["layer"] for r in rows], [r["act_std_theory"] for r in rows]
+
     title, ylabel = "activation std against depth", "std of activation output"
-    return _depth_figure(monitors, path, steps, ax, profile, title, ylabel)
+    return _depth_figure(monitors, path, steps, ax, profile, title, ylabel, theory=theory)
 
 
 def plot_gradient_std(

@@ -129,9 +129,11 @@ def plot_depth_profiles(
     """Rows: activations; columns: the forward signal (std of each hidden activation) and the
     backward signal (std of dL/d(out) of each weight layer, the back-propagated gradient) against
     the layer, at initialization, one line per scheme (from the depth study,
-    :mod:`tinynet.experiments.studies.depth`). The weight-gradient norm is not drawn: in a
+    :mod:`tinynet.experiments.studies.depth`), with the mean-field prediction of each activation
+    std dotted in its scheme's colour (``act_std_theory``). The weight-gradient norm is not drawn: in a
     zero-bias net its forward and backward decays cancel, hiding vanishing gradients."""
     activations = list(dict.fromkeys(p["activation"] for p in profiles))
+    predicted = False
     fig = new_figure(11, 3.0 * len(activations))
     axes = fig.subplots(len(activations), 2, squeeze=False)
     for row, activation in enumerate(activations):
@@ -139,13 +141,19 @@ def plot_depth_profiles(
         for p in (p for p in profiles if p["activation"] == activation):
             label = p.get("scheme", p["init"])
             layers = np.arange(1, len(p["act_std"]) + 1)
-            ax_std.plot(layers, positive(p["act_std"]), marker=".", label=label)
+            line = ax_std.plot(layers, positive(p["act_std"]), marker=".", label=label)[0]
+            theory = p.get("act_std_theory")
+            if theory is not None and any(v is not None for v in theory):
+                ax_std.plot(layers, positive(theory), color=line.get_color(), linestyle=":", linewidth=2)
+                predicted = True
             grads = p["out_grad_std"]
             ax_grad.plot(np.arange(1, len(grads) + 1), positive(grads), marker=".", label=label)
         for ax, what in ((ax_std, "activation std"), (ax_grad, "back-propagated std dL/d(out)")):
             ax.set_yscale("log")
             ax.set_title(f"{activation}: {what} per layer at init", fontsize="small")
             ax.set_xlabel("layer")
+        if predicted:
+            ax_std.plot([], [], ":", color="gray", linewidth=2, label="mean-field prediction")
         ax_std.legend(fontsize="x-small", ncols=2)
     return finish(fig, path)
 

@@ -13,7 +13,9 @@ def resolve_scheme(name: str, bias_init: str = "zeros") -> tuple[str, str]:
     """``(weight spec, bias spec)`` of a scheme: a preset of :data:`tinynet.init.PRESETS` gives both
     (``"pytorch"``: ``("default", "default_bias")``, PyTorch's ``nn.Linear`` weight *and* bias rule;
     ``"keras"``, ``"flax"``); any other name is an init spec for the weights, with ``bias_init``
-    (zero biases by default) for the biases. The sweep and every study resolve names here.
+    (zero biases by default) for the biases, except that a weight strategy declaring a
+    ``bias_partner`` (``edge_of_chaos``: ``N(0, σ_b²)``, without which it is not critical) gets that
+    instead of zeros. The sweep and every study resolve names here.
 
     Raises
     ------
@@ -26,12 +28,15 @@ def resolve_scheme(name: str, bias_init: str = "zeros") -> tuple[str, str]:
     if isinstance(name, str) and name in tinit.PRESETS:
         return tinit.PRESETS[name]
     try:
-        tinit.get(name)
+        weight = tinit.get(name)
     except ValueError as error:
         hint = closest(name, tinit.PRESETS) if isinstance(name, str) else None
         text = f"{error}; or a preset: {', '.join(tinit.PRESETS)}"
         raise ValueError(text + (f" (closest preset: {hint!r})" if hint else "")) from None
     tinit.get(bias_init)
+    partner = getattr(weight, "bias_partner", None)
+    if partner is not None and bias_init == "zeros":  # a scheme defined with its biases
+        return name, partner
     return name, bias_init
 
 

@@ -46,13 +46,14 @@ def signal_profile(
     dict
         ``activation``, ``init``, ``depth``, ``width``; per hidden layer ``k = 1..depth`` (lists of
         length ``depth``): ``act_mean``, ``act_std`` (of the activation output), ``pre_std`` (of the
-        Linear output), ``saturated`` (for an activation that declares ``saturates``, such as tanh
-        and sigmoid, else None), ``dead`` (for one that declares ``can_die``, such as ReLU, else
-        None), ``grad_std`` (std of dL/d activation); per layer including the output layer (length
-        ``depth + 1``): ``out_grad_std`` (std of dL/d layer output, the back-propagated signal) and
-        ``weight_grad_norm``; and ``gradient_flow`` (``out_grad_std`` of the first layer over that
-        of the last hidden one), ``weight_grad_ratio`` (``||dL/dW_first|| / ||dL/dW_last||``),
-        ``loss``, ``ln_classes``.
+        Linear output), ``act_std_theory`` and ``pre_std_theory`` (their mean-field predictions from
+        the drawn weights' variances, :mod:`tinynet.diagnostics.prediction`), ``saturated`` (for
+        an activation that declares ``saturates``, such as tanh and sigmoid, else None), ``dead``
+        (for one that declares ``can_die``, such as ReLU, else None), ``grad_std`` (std of dL/d
+        activation); per layer including the output layer (length ``depth + 1``): ``out_grad_std``
+        (std of dL/d layer output, the back-propagated signal) and ``weight_grad_norm``; and
+        ``gradient_flow`` (``out_grad_std`` of the first layer over that of the last hidden one),
+        ``weight_grad_ratio`` (``||dL/dW_first|| / ||dL/dW_last||``), ``loss``, ``ln_classes``.
     """
     n_classes = int(np.max(y)) + 1
     model = build_mlp(
@@ -74,6 +75,8 @@ def signal_profile(
             "act_mean": [acts[k]["mean"] for k in hidden],
             "act_std": [acts[k]["std"] for k in hidden],
             "pre_std": [pres[k]["std"] for k in hidden],
+            "act_std_theory": [record["layers"][k - 1]["act_std_theory"] for k in hidden],
+            "pre_std_theory": [record["layers"][k - 1]["pre_std_theory"] for k in hidden],
             "saturated": [acts[k]["saturated"] for k in hidden],
             "dead": [acts[k]["dead"] for k in hidden],
             "grad_std": [acts[k]["grad_std"] for k in hidden],
