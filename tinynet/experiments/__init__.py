@@ -4,6 +4,7 @@
 - :mod:`~tinynet.experiments.config`: :class:`Config` (what defines a run), its validation, names;
 - :mod:`~tinynet.experiments.build`: the dataset, the MLP and the optimizer of a run, from names;
 - :mod:`~tinynet.experiments.run`: **the one** function that performs a training run, :func:`run`;
+- :mod:`~tinynet.experiments.grid`: independent tasks through any ``concurrent.futures`` executor;
 - :mod:`~tinynet.experiments.sweep`: every scheme × seed through any ``concurrent.futures`` executor;
 - :mod:`~tinynet.experiments.leaderboard`: one run's figures, aggregated and rendered;
 - :mod:`~tinynet.experiments.cli`: the pieces the example command lines share;
@@ -24,6 +25,7 @@ from .config import (
     describe,
     validate,
 )
+from .grid import TaskRun, cached_dataset, run_tasks
 from .leaderboard import COLUMNS, LeaderboardRow, format_leaderboard, leaderboard, rank_labels, summarize
 from .run import RESUME_FIELDS, ExperimentResult, check_resume, run, summary
 from .sweep import (
@@ -54,7 +56,9 @@ __all__ = [
     "ExperimentResult",
     "LeaderboardRow",
     "SweepResult",
+    "TaskRun",
     "build_mlp",
+    "cached_dataset",
     "check_inits",
     "check_resume",
     "default_jobs",
@@ -67,6 +71,7 @@ __all__ = [
     "registered_schemes",
     "run",
     "run_task",
+    "run_tasks",
     "split_specs",
     "summarize",
     "summary",

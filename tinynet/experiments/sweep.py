@@ -7,8 +7,9 @@ config, zero by default) or a preset of :data:`tinynet.init.PRESETS` that sets b
 ``"pytorch"`` (PyTorch's weight *and* bias rule). ``examples/compare_inits.py`` is the command-line
 face.
 
-Each run is an independent task: a plain dict in, a plain dict out (:func:`run_task`), so any
-executor that can pickle a module-level function runs it:
+Each run is an independent task: a plain dict in, a plain dict out (:func:`run_task`), run through
+:func:`tinynet.experiments.grid.run_tasks`, so any executor that can pickle a module-level function
+runs it:
 
 - default: a :class:`~concurrent.futures.ProcessPoolExecutor` with ``jobs`` workers, started with
   the ``spawn`` method and one BLAS thread per worker (``OPENBLAS_NUM_THREADS=1`` and friends,
@@ -26,20 +27,17 @@ shared by the whole process, so concurrent runs in one process disturb each othe
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
-import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import init as tinit
 from .._checks import check_int, is_int
 from .._files import json_ready
-from .build import load_dataset
 from .config import Config, ConfigError, validate
+from .grid import BLAS_THREAD_VARIABLES, cached_dataset, default_jobs, run_tasks
 from .leaderboard import LeaderboardRow, format_leaderboard, leaderboard, summarize
 from .run import run
 from .studies.common import resolve_scheme
@@ -56,14 +54,6 @@ __all__ = [
     "split_specs",
     "sweep",
 ]
-
-#: environment variables that cap the threads of numpy's BLAS in the default worker processes
-BLAS_THREAD_VARIABLES = (
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_FRAMEWORK_THREADS",
-)
 
 #: registered schemes whose default arguments would duplicate another scheme, with the arguments
 #: the sweep uses instead (``constant()`` is ``constant(value=0.0)``, i.e. ``zeros``)
@@ -164,27 +154,7 @@ def check_inits(inits: Sequence[str] | None) -> None:
         resolve_scheme(spec)
 
 
-def default_jobs() -> int:
-    """Number of CPU cores this process may use (at least 1)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 # ------------------------------------------------------------------------------------- one run
-_DATASET_CACHE: dict[tuple[Any, ...], Any] = {}
-
-
-def _dataset(config: Config) -> Any:
-    """The run's dataset, loaded once per worker process (every task of a sweep shares it)."""
-    key = (config.data, config.limit, config.download)
-    if key not in _DATASET_CACHE:
-        _DATASET_CACHE.clear()
-        _DATASET_CACHE[key] = load_dataset(config.data, config.limit, config.download)
-    return _DATASET_CACHE[key]
-
-
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """Run one sweep task and return :func:`summarize` of it (``error`` set if it raised).
 
@@ -199,7 +169,9 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     scheme = task.get("scheme", config.init)
     began = time.perf_counter()
     try:
-        result = run(config, dataset=_dataset(config), quiet=True, record_every=0, record_final=True, bins=1)
+        result = run(
+            config, dataset=cached_dataset(config), quiet=True, record_every=0, record_final=True, bins=1
+        )
     except Exception as error:  # one broken scheme must not sink the whole sweep
         return {
             "init": scheme,
@@ -211,39 +183,6 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------- the sweep
-@contextlib.contextmanager
-def _single_threaded_blas() -> Iterator[None]:
-    """Set the BLAS thread variables to 1 (unless set) while worker processes are started."""
-    saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
-    for name in BLAS_THREAD_VARIABLES:
-        os.environ.setdefault(name, "1")
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _default_executor(jobs: int) -> Executor:
-    # spawn, not fork: a forked child inherits the parent's already-initialized BLAS thread pool
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
-
-
-class _InlineExecutor(Executor):
-    """Runs each task at submit time in this process (``jobs=1``: no pool to start)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:
-            future.set_exception(error)
-        return future
-
-
 @dataclass
 class SweepResult:
     """What :func:`sweep` returns: every run's summary, the leaderboard and the wall time."""
@@ -363,43 +302,25 @@ def sweep(
         for seed in seed_list
     ]
 
-    began = time.perf_counter()
-    owned = executor is None
-    n_jobs: int | None = None
-    pool: Any = executor
-    if owned:
-        n_jobs = jobs or default_jobs()
-        _dataset(base)  # fill the data cache once, before the workers race to render it
-        pool = _InlineExecutor() if n_jobs == 1 else _default_executor(n_jobs)
-    results: list[dict[str, Any] | None] = [None] * len(tasks)
-    try:
-        with _single_threaded_blas() if owned else contextlib.nullcontext():
-            futures = {pool.submit(run_task, task): i for i, task in enumerate(tasks)}
-        for done, future in enumerate(as_completed(futures), start=1):
-            index = futures[future]
-            try:
-                summary = future.result()
-            except Exception as error:  # the executor itself failed (e.g. a worker died)
-                cfg = tasks[index]["config"]
-                summary = {
-                    "init": tasks[index]["scheme"],
-                    "seed": cfg["seed"],
-                    "error": f"{type(error).__name__}: {error}",
-                }
-            results[index] = summary
-            if on_result is not None:
-                on_result(summary, done, len(tasks))
-    finally:
-        if owned:
-            pool.shutdown(wait=True, cancel_futures=True)
-    runs = [r for r in results if r is not None]
+    def failed(task: dict[str, Any], error: BaseException) -> dict[str, Any]:
+        return {
+            "init": task["scheme"],
+            "seed": task["config"]["seed"],
+            "error": f"{type(error).__name__}: {error}",
+        }
+
+    done = run_tasks(
+        run_task, tasks, executor=executor, jobs=jobs, on_result=on_result, on_error=failed,
+        prepare=lambda: cached_dataset(base),  # fill the data cache once, before the workers race
+    )  # fmt: skip
+    runs = done.results
     return SweepResult(
         config=base,
         inits=specs,
         seeds=seed_list,
         runs=runs,
         rows=leaderboard(runs),
-        seconds=time.perf_counter() - began,
-        jobs=n_jobs,
-        executor=type(pool).__name__,
+        seconds=done.seconds,
+        jobs=done.jobs,
+        executor=done.executor,
     )

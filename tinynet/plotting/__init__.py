@@ -1,5 +1,6 @@
 """Figures, saved as PNG: what a Monitor recorded (:mod:`~tinynet.plotting.monitor`) and what the
-sweeps and studies found (:mod:`~tinynet.plotting.studies`), on the one set of figure helpers in
+sweeps and studies found (:mod:`~tinynet.plotting.studies`), and signal-propagation theory beside
+measurement (:mod:`~tinynet.plotting.theory`), on the one set of figure helpers in
 :mod:`~tinynet.plotting._figure`.
 
 matplotlib is the optional ``plot`` extra: importing this package never imports it, and without it
@@ -27,20 +28,32 @@ from .studies import (
     plot_symmetry,
     plot_trainability,
 )
+from .theory import (
+    plot_correlations,
+    plot_depth_scale,
+    plot_jacobian_spectra,
+    plot_phase_diagram,
+    plot_trainability_tent,
+)
 
 __all__ = [
     "INSTALL_HINT",
     "plot_activation_histograms",
     "plot_activation_std",
+    "plot_correlations",
     "plot_dashboard",
     "plot_depth_profiles",
+    "plot_depth_scale",
     "plot_dynamics",
     "plot_gradient_histograms",
     "plot_gradient_std",
     "plot_jacobian",
+    "plot_jacobian_spectra",
+    "plot_phase_diagram",
     "plot_sweep",
     "plot_symmetry",
     "plot_trainability",
+    "plot_trainability_tent",
     "plot_training_curves",
     "plot_update_ratios",
     "require_matplotlib",

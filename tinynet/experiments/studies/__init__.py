@@ -12,37 +12,93 @@
 - :func:`input_output_jacobian`, :func:`jacobian_study`: singular values and condition number of a
   network's input-output Jacobian (Saxe et al. 2014: orthogonal deep linear networks are perfectly
   conditioned).
+- :func:`phase_diagram`, :func:`depth_scale_curve`, :func:`correlation_study`: the edge of chaos
+  (Poole et al. 2016; Schoenholz et al. 2017): χ₁ over (σ_w², σ_b²) with the critical line, ξ_c
+  against σ_w², correlations through wide tanh networks against the c-map;
+- :func:`jacobian_spectra`: the spectrum of JJᵀ at criticality, orthogonal against Gaussian
+  weights, tanh against ReLU (Pennington et al. 2017);
+- :func:`trainability_tent`: training accuracy over (σ_w², depth) against k·ξ_c, every grid point
+  a task for any ``concurrent.futures`` executor (Schoenholz et al. 2017).
 
 One module per study; every study that trains calls :func:`tinynet.experiments.run`. Every function
-returns plain, JSON-ready dicts. ``examples/symmetry.py`` and ``examples/depth_sweep.py`` are their
-command-line faces; ``tests/test_experiments_studies.py`` checks each claim on a small
-configuration. Scheme names may be presets (:func:`resolve_scheme`).
+returns plain, JSON-ready dicts. ``examples/symmetry.py``, ``examples/depth_sweep.py`` and
+``examples/edge_of_chaos.py`` are their command-line faces; ``tests/test_experiments_studies.py`` and
+``tests/test_experiments_edge_of_chaos.py`` check each claim on a small configuration. Scheme names
+may be presets (:func:`resolve_scheme`).
 """
 
 from .common import resolve_scheme, study_data
 from .depth import DEPTH_ACTIVATIONS, DEPTH_INITS, depth_study, signal_profile, std_ratio
 from .dynamics import activation_dynamics
+from .edge_of_chaos import (
+    CORRELATION_C0,
+    PHASE_ACTIVATIONS,
+    SIGMA_B2,
+    chi1_or_limit,
+    correlation_study,
+    depth_scale_curve,
+    phase_diagram,
+    phase_of,
+    random_tanh_network,
+    width_error,
+)
 from .jacobian import condition_number, deep_linear, input_output_jacobian, jacobian_study
+from .spectra import SPECTRA_CASES, SPECTRA_DEPTHS, critical_point, jacobian_spectra, spectra_network
 from .symmetry import SYMMETRY_INITS, symmetry_study
+from .tent import (
+    TENT_DEPTHS,
+    TENT_SIGMA_W2,
+    calibrate_depth_multiple,
+    tent_config,
+    tent_task,
+    tent_tasks,
+    trainability_tent,
+    trainable_depth,
+    weight_spec,
+)
 from .trainability import TRAINABILITY_LR, TRAINABILITY_OPTIMIZERS, TRAINABILITY_SCHEMES, trainability
 
 __all__ = [
+    "CORRELATION_C0",
     "DEPTH_ACTIVATIONS",
     "DEPTH_INITS",
+    "PHASE_ACTIVATIONS",
+    "SIGMA_B2",
+    "SPECTRA_CASES",
+    "SPECTRA_DEPTHS",
     "SYMMETRY_INITS",
+    "TENT_DEPTHS",
+    "TENT_SIGMA_W2",
     "TRAINABILITY_LR",
     "TRAINABILITY_OPTIMIZERS",
     "TRAINABILITY_SCHEMES",
     "activation_dynamics",
+    "calibrate_depth_multiple",
+    "chi1_or_limit",
     "condition_number",
+    "correlation_study",
+    "critical_point",
     "deep_linear",
+    "depth_scale_curve",
     "depth_study",
     "input_output_jacobian",
+    "jacobian_spectra",
     "jacobian_study",
+    "phase_diagram",
+    "phase_of",
+    "random_tanh_network",
     "resolve_scheme",
     "signal_profile",
+    "spectra_network",
     "std_ratio",
     "study_data",
     "symmetry_study",
+    "tent_config",
+    "tent_task",
+    "tent_tasks",
     "trainability",
+    "trainability_tent",
+    "trainable_depth",
+    "weight_spec",
+    "width_error",
 ]
