@@ -5,7 +5,8 @@ Strategies are values: ``init.get("he_normal(mode='fan_out')")`` returns an :cla
 names become strategies). ``init.names()`` lists the registry, ``init.register``
 extends it, ``init.apply`` re-initializes a model with one random stream per parameter and
 ``init.lsuv`` is the data-dependent LSUV procedure, ``edge_of_chaos`` the initialization on the
-mean-field critical line (:mod:`tinynet.theory.meanfield`). docs/initialization.md gives every formula.
+mean-field critical line (:mod:`tinynet.theory.meanfield`), ``parametrize`` the width
+parametrizations SP, NTK and µP (:mod:`.parametrization`). docs/initialization.md gives every formula.
 """
 
 from .apply import PRESETS, apply, resolve_auto_gain
@@ -13,6 +14,13 @@ from .edge_of_chaos import EdgeOfChaos
 from .fans import fans
 from .gains import calculate_gain, estimate_gain
 from .lsuv import Lsuv, lsuv
+from .parametrization import (
+    Rule,
+    parametrization,
+    parametrization_names,
+    parametrize,
+    register_parametrization,
+)
 from .registry import get, names, parse_spec, register
 from .schemes import (
     TRUNCATION_STD,
@@ -53,6 +61,7 @@ __all__ = [
     "Normal",
     "Ones",
     "Orthogonal",
+    "Rule",
     "Sparse",
     "TruncatedNormal",
     "Uniform",
@@ -67,7 +76,11 @@ __all__ = [
     "get",
     "lsuv",
     "names",
+    "parametrization",
+    "parametrization_names",
+    "parametrize",
     "parse_spec",
     "register",
+    "register_parametrization",
     "resolve_auto_gain",
 ]

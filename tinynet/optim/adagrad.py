@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative
+from .optimizer import Optimizer, check_nonnegative, effective_lr
 
 __all__ = ["Adagrad"]
 
@@ -18,7 +18,7 @@ class Adagrad(Optimizer):
     For each parameter θ with gradient g, at step t = 1, 2, ... (s starts at
     ``initial_accumulator_value``)::
 
-        lr_t = lr / (1 + (t - 1) · lr_decay)
+        lr_t = lr · lr_mult / (1 + (t - 1) · lr_decay)     (lr_mult: the group's, default 1)
         g ← g + λ θ                           if weight_decay λ ≠ 0
         s ← s + g²
         θ ← θ - lr_t · g / (√s + ε)
@@ -68,7 +68,7 @@ class Adagrad(Optimizer):
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
         state["step"] += 1
-        lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        lr = effective_lr(group) / (1 + (state["step"] - 1) * group["lr_decay"])
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * param
         s = state["sum"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, check_unit_interval
+from .optimizer import Optimizer, check_nonnegative, check_unit_interval, effective_lr
 
 __all__ = ["Adam", "AdamW"]
 
@@ -24,7 +24,7 @@ class Adam(Optimizer):
         m̂ = m / (1 - β₁ᵗ)
         v_max ← max(v_max, v);  v̂ = v_max / (1 - β₂ᵗ)      if amsgrad
         v̂ = v / (1 - β₂ᵗ)                                 otherwise
-        θ ← θ - lr · m̂ / (√v̂ + ε)
+        θ ← θ - lr · lr_mult · m̂ / (√v̂ + ε)     (lr_mult: the group's, default 1)
 
     Parameters
     ----------
@@ -95,7 +95,7 @@ class Adam(Optimizer):
     def _update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
-        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        lr, eps, weight_decay = effective_lr(group), group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         state["step"] += 1
         t = state["step"]
@@ -124,9 +124,13 @@ class AdamW(Adam):
     As :class:`Adam`, except that weight decay shrinks the parameter directly instead of entering
     the gradient (so it is not rescaled by √v̂)::
 
-        θ ← θ - lr · λ · θ                    first, at every step
+        θ ← θ - lr · lr_mult · λ · θ          first, at every step
         m, v, m̂, v̂ as in Adam with the raw gradient g
-        θ ← θ - lr · m̂ / (√v̂ + ε)
+        θ ← θ - lr · lr_mult · m̂ / (√v̂ + ε)
+
+    A group's ``lr_mult`` scales the decoupled decay too: the decay is ``lr · λ · θ`` with the
+    rate the group actually gets, as in the ``mup`` package's ``MuAdamW`` (which scales a group's
+    ``lr`` itself), so that ``λ`` means the same thing at every width.
 
     The default ``weight_decay`` is 1e-2, as in PyTorch.
     """

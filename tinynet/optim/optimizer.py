@@ -12,7 +12,7 @@ from .._checks import check_real, is_int, is_real
 from ..function import enable_grad
 from ..tensor import Tensor
 
-__all__ = ["Optimizer", "check_nonnegative", "check_unit_interval"]
+__all__ = ["Optimizer", "check_nonnegative", "check_unit_interval", "effective_lr"]
 
 
 def check_nonnegative(owner: str, name: str, value: Any) -> None:
@@ -43,6 +43,16 @@ def check_unit_interval(owner: str, name: str, value: Any) -> None:
         raise ValueError(f"{owner}: {name} must be in [0, 1), got {value!r}")
 
 
+def effective_lr(group: dict[str, Any]) -> float:
+    """The rate an optimizer applies to a group: ``group["lr"] * group.get("lr_mult", 1.0)``.
+
+    ``"lr_mult"`` is a per-group multiplier (set by :func:`tinynet.init.parametrize`, e.g. µP's
+    ``base_width / fan_in``); schedulers change ``"lr"`` only, so the multiplier rides on top of
+    every schedule.
+    """
+    return float(group["lr"]) * float(group.get("lr_mult", 1.0))
+
+
 class Optimizer:
     """Base class: owns parameter groups and per-parameter state, and updates parameters in
     ``step()``.
@@ -50,6 +60,10 @@ class Optimizer:
     ``params`` is an iterable of Parameters, or of dicts (*parameter groups*), each with a
     ``"params"`` list and any options that override the optimizer's defaults for that group, e.g.
     ``[{"params": weights}, {"params": biases, "weight_decay": 0.0}]``.
+
+    A group may hold ``"lr_mult"`` (a number >= 0, default 1): every optimizer applies the rate
+    ``lr * lr_mult`` (:func:`effective_lr`) to that group, schedulers act on ``"lr"`` only, and
+    ``state_dict``/``load_state_dict`` keep it like any other group option.
 
     Subclasses define ``_validate(group)`` (check a group's options), ``_init_state(param, group)``
     (the state of a parameter before its first update) and ``_update(param, grad, state, group)``
@@ -130,8 +144,10 @@ class Optimizer:
         self.param_groups.append(new)
 
     def _validate(self, group: dict[str, Any]) -> None:
-        """Check a group's options (``lr`` by default); subclasses add theirs."""
+        """Check a group's options (``lr`` and an optional ``lr_mult``); subclasses add theirs."""
         check_nonnegative(type(self).__name__, "lr", group.get("lr"))
+        if "lr_mult" in group:
+            check_nonnegative(type(self).__name__, "lr_mult", group["lr_mult"])
 
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         return {"step": 0}

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative
+from .optimizer import Optimizer, check_nonnegative, effective_lr
 
 __all__ = ["RMSprop"]
 
@@ -21,8 +21,8 @@ class RMSprop(Optimizer):
         v ← α v + (1 - α) g²
         if centered:  g_avg ← α g_avg + (1 - α) g;   d = √(v - g_avg²) + ε
         else:         d = √v + ε
-        if momentum μ > 0:  b ← μ b + g / d;   θ ← θ - lr · b
-        else:               θ ← θ - lr · g / d
+        if momentum μ > 0:  b ← μ b + g / d;   θ ← θ - lr · lr_mult · b
+        else:               θ ← θ - lr · lr_mult · g / d     (lr_mult: the group's, default 1)
 
     Parameters
     ----------
@@ -95,6 +95,6 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= momentum
             buf += grad / denom
-            param -= group["lr"] * buf
+            param -= effective_lr(group) * buf
         else:
-            param -= group["lr"] * (grad / denom)
+            param -= effective_lr(group) * (grad / denom)

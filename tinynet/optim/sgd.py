@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative
+from .optimizer import Optimizer, check_nonnegative, effective_lr
 
 __all__ = ["SGD"]
 
@@ -22,7 +22,7 @@ class SGD(Optimizer):
             b ← g                            at t = 1 (no dampening on the first step)
             b ← μ b + (1 - τ) g              for t > 1 (τ = dampening)
             g ← g + μ b   if nesterov  else  g ← b
-        θ ← θ - lr · g
+        θ ← θ - lr · lr_mult · g              (lr_mult: the group's, default 1)
 
     Parameters
     ----------
@@ -87,4 +87,4 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1 - group["dampening"]) * g
             g = g + momentum * buf if group["nesterov"] else buf
-        param -= group["lr"] * g
+        param -= effective_lr(group) * g

@@ -481,7 +481,8 @@ def critical_line(act: Any, q_stars: Any, *, nodes: int = DEFAULT_NODES) -> tupl
     Closed form (Poole et al. 2016; Schoenholz et al. 2017): ``σ_w² = 1 / E[φ'(√q* z)²]`` makes
     χ₁ = 1 and ``σ_b² = q* - σ_w² E[φ(√q* z)²]`` makes q* the length map's fixed point. Where that
     σ_b² is negative no network has that q* on the critical line, and both entries are NaN (for tanh
-    every q* > 0 gives σ_b² >= 0; sigmoid needs a large enough q*). ``|σ_b²| <= 1e-9 q*`` is rounding
+    every q* > 0 gives σ_b² >= 0 in theory, but the quadrature is accurate only to q* of about 10
+    and gives NaN from about 200; sigmoid needs a large enough q*). ``|σ_b²| <= 1e-9 q*`` is rounding
     and reads 0 (ReLU: (2, 0) for every q*). ``q_stars`` is an array-like of any shape; a
     non-numeric one raises ``TypeError``, one with a value that is not finite and > 0 ``ValueError``
     (naming the first such value and its index). ``act``, ``nodes``: see the module docstring.
