@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from tinynet import experiments, nn, plotting
@@ -37,6 +36,7 @@ from tinynet.experiments.cli import (
     int_at_least,
     positive_number,
     reporter,
+    save_study_figures,
     unknown_choice,
     use_threads,
 )
@@ -257,7 +257,6 @@ def main(argv: list[str] | None = None) -> int:
     say = reporter(args.json)
 
     results: dict = {"config": vars(args)}
-    figures: dict = {}
     if "init" in chosen:
         results["init"] = studies.depth_study(
             activations, inits, depth=args.depth, width=args.width, probe_size=args.probe,
@@ -286,19 +285,13 @@ def main(argv: list[str] | None = None) -> int:
             jacobian_inits, depths=args.jacobian_depths, width=args.jacobian_width, seed=args.seed
         )
         _report_jacobian(results["jacobian"], say)
-    if args.plot:
-        draw = {
-            "init": plotting.plot_depth_profiles,
-            "train": plotting.plot_trainability,
-            "sigmoid": plotting.plot_dynamics,
-            "jacobian": plotting.plot_jacobian,
-        }
-        stem, ext = os.path.splitext(args.plot)
-        for name in chosen:
-            path = f"{stem}-{name}{ext or '.png'}"
-            draw[name](results[name], path)
-            figures[name] = path
-            say(f"plot saved to {path}")
+    draw = {
+        "init": plotting.plot_depth_profiles,
+        "train": plotting.plot_trainability,
+        "sigmoid": plotting.plot_dynamics,
+        "jacobian": plotting.plot_jacobian,
+    }
+    figures = save_study_figures(args.plot, results, {n: draw[n] for n in chosen}, say)
     if args.json:
         results["figures"] = figures
         print(json.dumps(results, indent=1))

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 
@@ -42,6 +41,7 @@ from tinynet.experiments.cli import (
     number,
     positive_number,
     reporter,
+    save_study_figures,
     unknown_choice,
     use_threads,
 )
@@ -311,21 +311,14 @@ def main(argv: list[str] | None = None) -> int:
             _report_jacobian(results[name], say)
         results["seconds"][name] = time.perf_counter() - began
         say(f"({name}: {results['seconds'][name]:.1f} s)")
-    figures: dict = {}
-    if args.plot:
-        draw = {
-            "phase": plotting.plot_phase_diagram,
-            "xi": plotting.plot_depth_scale,
-            "corr": plotting.plot_correlations,
-            "tent": plotting.plot_trainability_tent,
-            "jacobian": plotting.plot_jacobian_spectra,
-        }
-        stem, ext = os.path.splitext(args.plot)
-        for name in chosen:
-            path = f"{stem}-{name}{ext or '.png'}"
-            draw[name](results[name], path)
-            figures[name] = path
-            say(f"plot saved to {path}")
+    draw = {
+        "phase": plotting.plot_phase_diagram,
+        "xi": plotting.plot_depth_scale,
+        "corr": plotting.plot_correlations,
+        "tent": plotting.plot_trainability_tent,
+        "jacobian": plotting.plot_jacobian_spectra,
+    }
+    figures = save_study_figures(args.plot, results, {n: draw[n] for n in chosen}, say)
     if args.json:
         results["figures"] = figures
         print(json.dumps(results, indent=1))

@@ -34,3 +34,13 @@ def _seed_default_generator():
     tinynet.manual_seed(0)
     yield
     tinynet.set_default_dtype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def fresh_cache(tmp_path_factory):
+    """A fresh ``TINYNET_CACHE`` folder for a whole test module (the synthetic digits render into it),
+    so that no test reads or writes the user's cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TINYNET_CACHE", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()

@@ -21,12 +21,7 @@ from tinynet.theory import meanfield as mf
 CRITICAL = mf.critical_sigma_w2("tanh", 0.05)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TINYNET_CACHE", str(tmp_path_factory.mktemp("cache")))
-    yield
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 # ------------------------------------------------------------------------------ phase diagram

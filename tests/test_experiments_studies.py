@@ -18,23 +18,17 @@ from tinynet.experiments import build_mlp, load_dataset, studies
 LN10 = math.log(10)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _cache(tmp_path_factory):
-    """Synthetic digits are cached under TINYNET_CACHE: use a fresh folder for this module."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TINYNET_CACHE", str(tmp_path_factory.mktemp("cache")))
-    yield
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 @pytest.fixture(scope="module")
-def probe(_cache):
+def probe(fresh_cache):
     data = load_dataset("synthetic", limit=256)
     return data.x_train, data.y_train
 
 
 @pytest.fixture(scope="module")
-def digits(_cache):
+def digits(fresh_cache):
     return load_dataset("synthetic", limit=600)
 
 
@@ -123,7 +117,7 @@ def test_tanh_xavier_keeps_std_within_factor_2_where_standard_init_shrinks_it(pr
 
 
 # ------------------------------------------------------------------------------- trainability
-def test_30_layer_relu_mlp_trains_with_he_but_not_xavier_or_pytorch_default(_cache):
+def test_30_layer_relu_mlp_trains_with_he_but_not_xavier_or_pytorch_default(fresh_cache):
     """He et al. 2015. This *is* the full-size configuration of
     ``python examples/depth_sweep.py --study train`` (30 layers of 128, plain SGD lr 0.01, 10 epochs
     of 2,000 digits): smaller ones (fewer digits or epochs, narrower, other learning rates) left He
@@ -137,7 +131,7 @@ def test_30_layer_relu_mlp_trains_with_he_but_not_xavier_or_pytorch_default(_cac
 
 # ------------------------------------------------------------------ optimizer dependence
 @pytest.fixture(scope="module")
-def fixed_scale(_cache):
+def fixed_scale(fresh_cache):
     """6 ReLU layers of 128 (the leaderboard's network) on 2,000 digits for 6 epochs (192 steps)."""
     data = load_dataset("synthetic", limit=2000)
     schemes = ("normal(std=0.01)", "truncated_normal", "sparse")
@@ -164,7 +158,7 @@ def test_fixed_scale_schemes_stay_at_ln10_with_sgd_momentum_but_leave_it_with_ad
         assert not adam[scheme]["diverged"]
 
 
-def test_depth_30_xavier_trains_with_adam_but_not_with_plain_sgd(_cache):
+def test_depth_30_xavier_trains_with_adam_but_not_with_plain_sgd(fresh_cache):
     """Full size: ``python examples/depth_sweep.py --study train --optimizer sgd,adam`` (30 layers of
     128, 10 epochs of 2,000 digits). Here width 64, 8 epochs of 1,000 digits (128 steps), where
     Xavier ends at 100.0% of ln 10 with plain SGD and at 68% with Adam. The pytorch preset stays at
@@ -182,7 +176,7 @@ def test_depth_30_xavier_trains_with_adam_but_not_with_plain_sgd(_cache):
 
 
 # ---------------------------------------------------------------------- sigmoid (Glorot fig 2)
-def test_sigmoid_standard_init_drives_the_top_hidden_layer_toward_zero(_cache):
+def test_sigmoid_standard_init_drives_the_top_hidden_layer_toward_zero(fresh_cache):
     """Full size: ``python examples/depth_sweep.py --study sigmoid`` (width 256, 2 epochs of
     10,000 digits at lr 0.1). Here 200 steps at lr 0.2."""
     data = load_dataset("synthetic", limit=2000)

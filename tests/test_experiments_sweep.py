@@ -16,12 +16,7 @@ from tinynet.experiments.leaderboard import rank_labels
 TINY = Config(depth=1, width=16, epochs=1, limit=300, batch_size=16, probe_size=64)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _cache(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TINYNET_CACHE", str(tmp_path_factory.mktemp("cache")))
-    yield
-    mp.undo()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 class RecordingExecutor(Executor):

@@ -12,7 +12,7 @@ import sys
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import fields
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -41,6 +41,7 @@ __all__ = [
     "one_line",
     "positive_number",
     "reporter",
+    "save_study_figures",
     "unknown_choice",
     "use_threads",
 ]
@@ -164,6 +165,27 @@ def check_plot_option(parser: argparse.ArgumentParser, path: str | None) -> None
         require_matplotlib()
     except ImportError as error:
         parser.error(f"argument --plot: {error}")
+
+
+def save_study_figures(
+    path: str | None,
+    results: dict[str, Any],
+    draw: dict[str, Callable[[Any, str], Any]],
+    say: Callable[..., None],
+) -> dict[str, str]:
+    """Draw ``results[name]`` with ``draw[name]`` into ``FILE-<name>.png`` for every study name in
+    ``draw`` that has results (``path`` is the ``--plot FILE.png``; a missing extension is
+    ``.png``), saying where each went; returns ``{name: file}`` (empty when ``path`` is None)."""
+    figures: dict[str, str] = {}
+    if path is None:
+        return figures
+    stem, ext = os.path.splitext(path)
+    for name, plot in draw.items():
+        if name in results:
+            figures[name] = f"{stem}-{name}{ext or '.png'}"
+            plot(results[name], figures[name])
+            say(f"plot saved to {figures[name]}")
+    return figures
 
 
 def reporter(json_output: bool) -> Callable[..., None]:
