@@ -357,3 +357,83 @@ def test_training_a_model_reduces_the_loss():
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
     assert "Parameter Group 0" in repr(opt) and "lr: 0.05" in repr(opt)
+
+
+# ------------------------------------------------------------------ lr_mult (parametrizations)
+LR_MULT = 0.37
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_lr_mult_scales_the_applied_rate(name):
+    """Every rule with a group's ``lr_mult`` equals the written rule at ``lr * lr_mult`` (for AdamW
+    the decoupled decay ``lr·λ·θ`` is scaled too, as mup's MuAdamW does)."""
+    cls, options, rule = CASES[name]
+    got = run(lambda params: cls([{"params": params, "lr_mult": LR_MULT}], **options))
+    want = reference(rule(**{**options, "lr": options["lr"] * LR_MULT}))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+    plain = run(lambda params: cls(params, **options))
+    assert np.max(np.abs(got[0] - plain[0])) > 1e-6  # the multiplier mattered
+
+
+def test_lr_mult_per_group_and_default_one():
+    w, b = nn.Parameter(W0.copy()), nn.Parameter(B0.copy())
+    opt = optim.SGD([{"params": [w], "lr_mult": 4.0}, {"params": [b]}], lr=0.1)
+    w.grad, b.grad = gradients(w.data, b.data, 1)
+    gw, gb = w.grad.copy(), b.grad.copy()
+    opt.step()
+    np.testing.assert_allclose(w.data, W0 - 0.4 * gw, rtol=1e-12)
+    np.testing.assert_allclose(b.data, B0 - 0.1 * gb, rtol=1e-12)
+    assert "lr_mult" not in opt.param_groups[1] and optim.effective_lr(opt.param_groups[1]) == 0.1
+
+
+def test_schedulers_change_lr_and_the_multiplier_rides_on_top():
+    p = nn.Parameter(np.zeros(3))
+    opt = optim.SGD([{"params": [p], "lr_mult": 0.25}], lr=0.8)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    grad = np.array([1.0, -2.0, 3.0])
+    for epoch in range(3):
+        lr = 0.8 * 0.5**epoch
+        assert opt.param_groups[0]["lr"] == pytest.approx(lr)
+        assert opt.param_groups[0]["lr_mult"] == 0.25
+        before = p.data.copy()
+        p.grad = grad
+        opt.step()
+        np.testing.assert_allclose(p.data, before - lr * 0.25 * grad, rtol=1e-12)
+        sched.step()
+
+
+@pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad])
+def test_state_dict_round_trip_keeps_groups_and_multipliers(cls, tmp_path):
+    def make():
+        w, b = nn.Parameter(W0.copy()), nn.Parameter(B0.copy())
+        groups = [
+            {"params": [w], "lr_mult": 0.5, "name": "w", "role": "hidden"},
+            {"params": [b], "lr_mult": 2.0, "name": "b", "role": "bias"},
+        ]
+        return w, b, cls(groups, lr=0.01)
+
+    w, b, opt = make()
+    w.grad, b.grad = gradients(w.data, b.data, 1)
+    opt.step()
+    tn.save(opt.state_dict(), tmp_path / "opt.npz")
+    w2, b2, fresh = make()
+    for group in fresh.param_groups:
+        group["lr_mult"] = 1.0
+    fresh.load_state_dict(tn.load(tmp_path / "opt.npz"))
+    assert [g["lr_mult"] for g in fresh.param_groups] == [0.5, 2.0]
+    assert [g["name"] for g in fresh.param_groups] == ["w", "b"]
+    assert fresh.param_groups[0]["params"] == [w2]
+    w2.data[...], b2.data[...] = w.data, b.data
+    for params, o in (((w, b), opt), ((w2, b2), fresh)):
+        params[0].grad, params[1].grad = gradients(params[0].data, params[1].data, 2)
+        o.step()
+    np.testing.assert_array_equal(w2.data, w.data)
+    np.testing.assert_array_equal(b2.data, b.data)
+
+
+def test_bad_lr_mult_raises():
+    with pytest.raises(ValueError, match="SGD: lr_mult must be a finite number >= 0, got -1"):
+        optim.SGD([{"params": [nn.Parameter(np.ones(2))], "lr_mult": -1}], lr=0.1)
+    with pytest.raises(TypeError, match="Adam: lr_mult must be a finite number"):
+        optim.Adam([{"params": [nn.Parameter(np.ones(2))], "lr_mult": "2"}])

@@ -1,5 +1,6 @@
 """Figures, saved as PNG: what a Monitor recorded (:mod:`~tinynet.plotting.monitor`) and what the
-sweeps and studies found (:mod:`~tinynet.plotting.studies`), and signal-propagation theory beside
+sweeps and studies found (:mod:`~tinynet.plotting.studies`), the coordinate check across widths
+(:mod:`~tinynet.plotting.parametrization`), and signal-propagation theory beside
 measurement (:mod:`~tinynet.plotting.theory`), on the one set of figure helpers in
 :mod:`~tinynet.plotting._figure`.
 
@@ -20,6 +21,7 @@ from .monitor import (
     plot_training_curves,
     plot_update_ratios,
 )
+from .parametrization import plot_coord_check
 from .studies import (
     plot_depth_profiles,
     plot_dynamics,
@@ -40,6 +42,7 @@ __all__ = [
     "INSTALL_HINT",
     "plot_activation_histograms",
     "plot_activation_std",
+    "plot_coord_check",
     "plot_correlations",
     "plot_dashboard",
     "plot_depth_profiles",

@@ -18,7 +18,9 @@
 - :func:`jacobian_spectra`: the spectrum of JJᵀ at criticality, orthogonal against Gaussian
   weights, tanh against ReLU (Pennington et al. 2017);
 - :func:`trainability_tent`: training accuracy over (σ_w², depth) against k·ξ_c, every grid point
-  a task for any ``concurrent.futures`` executor (Schoenholz et al. 2017).
+  a task for any ``concurrent.futures`` executor (Schoenholz et al. 2017);
+- :func:`coord_check`: mean |x| of every layer's output against width over the first training
+  steps under SP, NTK, µP and broken µP variants, with its log₂ slope (Yang et al. 2022).
 
 One module per study; every study that trains calls :func:`tinynet.experiments.run`. Every function
 returns plain, JSON-ready dicts. ``examples/symmetry.py``, ``examples/depth_sweep.py`` and
@@ -28,6 +30,14 @@ may be presets (:func:`resolve_scheme`).
 """
 
 from .common import resolve_scheme, study_data
+from .coord_check import (
+    COORD_PARAMETRIZATIONS,
+    COORD_VARIANTS,
+    COORD_WIDTHS,
+    coord_check,
+    coord_records,
+    log2_slope,
+)
 from .depth import DEPTH_ACTIVATIONS, DEPTH_INITS, depth_study, signal_profile, std_ratio
 from .dynamics import activation_dynamics
 from .edge_of_chaos import (
@@ -59,6 +69,9 @@ from .tent import (
 from .trainability import TRAINABILITY_LR, TRAINABILITY_OPTIMIZERS, TRAINABILITY_SCHEMES, trainability
 
 __all__ = [
+    "COORD_PARAMETRIZATIONS",
+    "COORD_VARIANTS",
+    "COORD_WIDTHS",
     "CORRELATION_C0",
     "DEPTH_ACTIVATIONS",
     "DEPTH_INITS",
@@ -76,6 +89,8 @@ __all__ = [
     "calibrate_depth_multiple",
     "chi1_or_limit",
     "condition_number",
+    "coord_check",
+    "coord_records",
     "correlation_study",
     "critical_point",
     "deep_linear",
@@ -84,6 +99,7 @@ __all__ = [
     "input_output_jacobian",
     "jacobian_spectra",
     "jacobian_study",
+    "log2_slope",
     "phase_diagram",
     "phase_of",
     "random_tanh_network",
