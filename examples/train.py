@@ -37,6 +37,7 @@ from tinynet.experiments.cli import (
     check_output_path,
     check_plot_option,
     config_from_args,
+    int_at_least,
     mirror_url,
     reporter,
     use_threads,
@@ -59,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"bias init spec (default: the weight scheme's own, e.g. edge_of_chaos's "
                         f"N(0, sigma_b2), else {d.bias_init})")  # fmt: skip
     add_run_arguments(p, d, min_epochs=0, seed_help="init and shuffling seed")
+    p.add_argument("--parametrization", default=None,
+                   help="sp, ntk or mup: re-initialize by that table (--init is then unused) and give "
+                        "each layer its lr_mult (Tensor Programs V)")  # fmt: skip
+    p.add_argument("--base-width", type=int_at_least(1), default=None,
+                   help="the width at which --parametrization equals SP (default: --width)")
     p.add_argument("--download", action="store_true", help="fetch the MNIST family if missing")
     p.add_argument("--mirror", metavar="URL", type=mirror_url,
                    help="fetch --data mnist/fashion/kmnist from this http(s):// or file:// folder "

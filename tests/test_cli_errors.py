@@ -52,6 +52,8 @@ CASES.update({
     "train-save": ("train.py", ["--save", "{tmp}/missing/ckpt.npz"], "--save", {}),
     "train-momentum": ("train.py", ["--momentum", "1.5"], "--momentum", {}),
     "train-momentum-inf": ("train.py", ["--momentum", "inf"], "--momentum", {}),
+    "train-parametrization": ("train.py", ["--parametrization", "mupp"], "--parametrization", {}),
+    "train-base-width": ("train.py", ["--base-width", "64"], "--base-width", {}),
     "train-mirror-scheme": ("train.py", ["--mirror", "ftp://127.0.0.1/mnist/"], "--mirror", {}),
     "train-memory-env": ("train.py", [], "--width", {"TINYNET_MEMORY_LIMIT": "1M"}),
     "train-memory-env-bad": ("train.py", [], "$TINYNET_MEMORY_LIMIT", {"TINYNET_MEMORY_LIMIT": "lots"}),

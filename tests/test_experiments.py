@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -225,3 +226,31 @@ def test_describe_stays_one_short_line_for_deep_nets():
     assert experiments.describe(Config(depth=3, width=8)).startswith("MLP in-8-8-8-C (relu)")
     deep = experiments.describe(Config(depth=100_000_000, width=256))
     assert deep.startswith("MLP in-256-256-…-256-C (100000000 hidden layers) (relu)") and len(deep) < 200
+
+
+# ---------------------------------------------------------------------------- parametrizations
+def test_a_run_under_a_parametrization_equals_sp_at_the_base_width_and_sets_the_multipliers():
+    base = Config(depth=2, width=16, optimizer="adam", lr=0.01, epochs=1, batch_size=30, probe_size=20)
+    data = _tiny_dataset()
+    runs = {p: experiments.run(replace(base, parametrization=p, base_width=16), quiet=True, dataset=data)
+            for p in ("sp", "mup")}  # fmt: skip
+    assert runs["sp"].fit.step_losses == runs["mup"].fit.step_losses  # at width == base_width
+    wide = experiments.run(replace(base, width=64, parametrization="mup", base_width=16), quiet=True,
+                           dataset=data)  # fmt: skip
+    mults = {g["role"]: g["lr_mult"] for g in wide.optimizer.param_groups if g["role"] != "bias"}
+    assert mults == {"input": 1.0, "hidden": 0.25, "output": 0.25}  # Adam's muP column, 16/64
+    assert "parametrization mup (base width 16)" in experiments.describe(wide.config)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "text"),
+    [
+        ({"parametrization": "mupp"}, "parametrization", "closest match: 'mup'"),
+        ({"base_width": 64}, "base_width", "needs a parametrization"),
+        ({"parametrization": "mup", "base_width": 0}, "base_width", "must be an int >= 1"),
+    ],
+)
+def test_parametrization_fields_are_validated(fields, field, text):
+    with pytest.raises(ConfigError, match=text) as info:
+        validate(Config(**fields))
+    assert info.value.field == field

@@ -82,6 +82,11 @@ class Config:
     download: bool = False
     limit: int | None = None
     probe_size: int = 512
+    #: None, or a parametrization of :func:`tinynet.init.parametrize` ("sp", "ntk", "mup", ...):
+    #: it then re-initializes the weights (``init`` is ignored) and sets each layer's ``lr_mult``
+    parametrization: str | None = None
+    #: the width at which the parametrization equals SP (None: ``width``)
+    base_width: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict."""
@@ -133,6 +138,16 @@ def validate(config: Config) -> Config:
         if not is_int(value) or value < low:
             raise ConfigError(name, f"must be an int >= {low}, got {value!r}")
     check_memory(config)
+    if config.parametrization is not None and config.parametrization not in init.parametrization_names():
+        raise ConfigError(
+            "parametrization",
+            str(unknown_choice("parametrization", config.parametrization, init.parametrization_names())),
+        )
+    if config.base_width is not None:
+        if config.parametrization is None:
+            raise ConfigError("base_width", "needs a parametrization (sp, ntk, mup, ...)")
+        if not is_int(config.base_width) or config.base_width < 1:
+            raise ConfigError("base_width", f"must be an int >= 1, got {config.base_width!r}")
     if config.lr is not None and not (math.isfinite(config.lr) and config.lr > 0):
         raise ConfigError("lr", f"must be a positive number, got {config.lr!r}")
     if config.momentum is not None:
@@ -164,8 +179,11 @@ def describe(config: Config, dataset: Dataset | None = None) -> str:
     if config.optimizer in ("sgd", "rmsprop"):
         default = 0.9 if config.optimizer == "sgd" else 0.0
         opt += f" momentum {default if config.momentum is None else config.momentum:g}"
+    weights = f"init {config.init}"
+    if config.parametrization is not None:
+        weights = f"parametrization {config.parametrization} (base width {config.base_width or config.width})"
     return (
-        f"MLP {sizes} ({config.activation}), init {config.init} "
+        f"MLP {sizes} ({config.activation}), {weights} "
         f"(bias {config.bias_init}), {opt}, batch {config.batch_size}, {plural(config.epochs, 'epoch')}, "
         f"seed {config.seed}"
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import init as tinit
 from .._files import json_ready
 from .._text import plural
 from ..diagnostics import Monitor
@@ -36,14 +37,14 @@ __all__ = ["RESUME_FIELDS", "ExperimentResult", "check_resume", "run", "summary"
 #: change nothing in the training)
 RESUME_FIELDS = (
     "init", "bias_init", "activation", "depth", "width", "optimizer", "lr", "momentum",
-    "batch_size", "data", "limit", "seed",
+    "batch_size", "data", "limit", "seed", "parametrization", "base_width",
 )  # fmt: skip
 
 
 @dataclass
 class ExperimentResult:
-    """A finished (or stopped) run: its config, dataset, fit result, monitor, model, timings and the
-    parameters it started from."""
+    """A finished (or stopped) run: its config, dataset, fit result, monitor, model, timings, the
+    parameters it started from and its optimizer."""
 
     config: Config
     dataset: Dataset
@@ -54,6 +55,8 @@ class ExperimentResult:
     #: the parameters the run started from, by dotted name (copies): right after initialization,
     #: or as loaded from the checkpoint of a resumed run
     initial_state: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the optimizer after the last step (its param groups carry any parametrization's lr_mult)
+    optimizer: Any = None
 
     @property
     def diverged(self) -> bool:
@@ -236,7 +239,12 @@ def run(
         data.in_features, data.n_classes, config.depth, config.width, config.activation,
         config.init, config.bias_init, rng=config.seed, data=data.x_train[probe],
     )  # fmt: skip
-    optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum)
+    params: Any = model.parameters()
+    if config.parametrization is not None:  # re-initializes the weights; per-layer lr_mult groups
+        table = "sgd" if config.optimizer == "sgd" else "adam"
+        base = config.base_width if config.base_width is not None else config.width
+        params = tinit.parametrize(model, config.parametrization, base, optimizer=table, rng=config.seed)
+    optimizer = make_optimizer(config.optimizer, params, config.lr, config.momentum)
     if ckpt is not None:
         validate_checkpoint(ckpt, model, optimizer)  # everything, before anything is loaded
         model.load_state_dict(ckpt.model_state)
@@ -266,4 +274,4 @@ def run(
         "train": done - trained,
         "total": data.seconds + setup + done - trained,
     }
-    return ExperimentResult(config, data, result, monitor, model, seconds, initial_state)
+    return ExperimentResult(config, data, result, monitor, model, seconds, initial_state, optimizer)
