@@ -1,6 +1,6 @@
 """Figures, saved as PNG: what a Monitor recorded (:mod:`~tinynet.plotting.monitor`) and what the
-sweeps and studies found (:mod:`~tinynet.plotting.studies`), the coordinate check across widths
-(:mod:`~tinynet.plotting.parametrization`), and signal-propagation theory beside
+sweeps and studies found (:mod:`~tinynet.plotting.studies`), the coordinate check and the learning-rate
+transfer across widths (:mod:`~tinynet.plotting.parametrization`), and signal-propagation theory beside
 measurement (:mod:`~tinynet.plotting.theory`), on the one set of figure helpers in
 :mod:`~tinynet.plotting._figure`.
 
@@ -21,7 +21,7 @@ from .monitor import (
     plot_training_curves,
     plot_update_ratios,
 )
-from .parametrization import plot_coord_check
+from .parametrization import plot_coord_check, plot_lr_transfer
 from .studies import (
     plot_depth_profiles,
     plot_dynamics,
@@ -52,6 +52,7 @@ __all__ = [
     "plot_gradient_std",
     "plot_jacobian",
     "plot_jacobian_spectra",
+    "plot_lr_transfer",
     "plot_phase_diagram",
     "plot_sweep",
     "plot_symmetry",

@@ -20,7 +20,10 @@
 - :func:`trainability_tent`: training accuracy over (σ_w², depth) against k·ξ_c, every grid point
   a task for any ``concurrent.futures`` executor (Schoenholz et al. 2017);
 - :func:`coord_check`: mean |x| of every layer's output against width over the first training
-  steps under SP, NTK, µP and broken µP variants, with its log₂ slope (Yang et al. 2022).
+  steps under SP, NTK, µP and broken µP variants, with its log₂ slope (Yang et al. 2022);
+- :func:`lr_transfer`: training loss over learning rates and widths per parametrization, and
+  whether the best learning rate moves with width (Yang et al. 2022), every run a task for any
+  ``concurrent.futures`` executor.
 
 One module per study; every study that trains calls :func:`tinynet.experiments.run`. Every function
 returns plain, JSON-ready dicts. ``examples/symmetry.py``, ``examples/depth_sweep.py`` and
@@ -53,6 +56,18 @@ from .edge_of_chaos import (
     width_error,
 )
 from .jacobian import condition_number, deep_linear, input_output_jacobian, jacobian_study
+from .lr_transfer import (
+    LR_LOG2,
+    LR_PARAMETRIZATIONS,
+    LR_WIDTHS,
+    best_index,
+    least_shift,
+    lr_config,
+    lr_task,
+    lr_tasks,
+    lr_transfer,
+    tied_indices,
+)
 from .spectra import SPECTRA_CASES, SPECTRA_DEPTHS, critical_point, jacobian_spectra, spectra_network
 from .symmetry import SYMMETRY_INITS, symmetry_study
 from .tent import (
@@ -75,6 +90,9 @@ __all__ = [
     "CORRELATION_C0",
     "DEPTH_ACTIVATIONS",
     "DEPTH_INITS",
+    "LR_LOG2",
+    "LR_PARAMETRIZATIONS",
+    "LR_WIDTHS",
     "PHASE_ACTIVATIONS",
     "SIGMA_B2",
     "SPECTRA_CASES",
@@ -86,6 +104,7 @@ __all__ = [
     "TRAINABILITY_OPTIMIZERS",
     "TRAINABILITY_SCHEMES",
     "activation_dynamics",
+    "best_index",
     "calibrate_depth_multiple",
     "chi1_or_limit",
     "condition_number",
@@ -99,7 +118,12 @@ __all__ = [
     "input_output_jacobian",
     "jacobian_spectra",
     "jacobian_study",
+    "least_shift",
     "log2_slope",
+    "lr_config",
+    "lr_task",
+    "lr_tasks",
+    "lr_transfer",
     "phase_diagram",
     "phase_of",
     "random_tanh_network",
@@ -112,6 +136,7 @@ __all__ = [
     "tent_config",
     "tent_task",
     "tent_tasks",
+    "tied_indices",
     "trainability",
     "trainability_tent",
     "trainable_depth",
