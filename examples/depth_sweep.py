@@ -34,6 +34,7 @@ from tinynet.experiments.cli import (
     check_size,
     fraction,
     int_at_least,
+    number_list,
     positive_number,
     reporter,
     save_study_figures,
@@ -44,16 +45,6 @@ from tinynet.experiments.cli import (
 STUDIES = ("init", "train", "sigmoid", "jacobian")
 
 
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(item) for item in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers like 1,4,16, got {text!r}") from None
-    if any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(f"every value must be >= 1, got {text!r}")
-    return values
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sigmoid-limit", type=int_at_least(10), default=10000)
     g = p.add_argument_group("jacobian: conditioning of a deep linear network")
     g.add_argument("--jacobian-inits", default="orthogonal,lecun_normal")
-    g.add_argument("--jacobian-depths", type=_int_list, default=[1, 2, 4, 8, 16, 32])
+    depths = number_list(int, 1, distinct=False, example="1,4,16", noun="integers")
+    g.add_argument("--jacobian-depths", type=depths, default=[1, 2, 4, 8, 16, 32])
     g.add_argument("--jacobian-width", type=int_at_least(2), default=64)
     p.add_argument("--seed", type=int_at_least(0), default=0, help="init (and shuffling) seed")
     p.add_argument("--plot", metavar="FILE.png", help="save FILE-<study>.png for each study")

@@ -39,6 +39,7 @@ from tinynet.experiments.cli import (
     check_size,
     int_at_least,
     number,
+    number_list,
     positive_number,
     reporter,
     save_study_figures,
@@ -48,24 +49,6 @@ from tinynet.experiments.cli import (
 from tinynet.theory import meanfield as mf
 
 STUDIES = ("phase", "xi", "corr", "tent", "jacobian")
-
-
-def _list(kind: type, low: float, strict: bool, example: str):
-    """An argparse type for a comma-separated list of numbers, each >= low (> low if strict)."""
-
-    def parse(text: str) -> list:
-        try:
-            values = [kind(number(item)) if kind is float else kind(item) for item in text.split(",")]
-        except (ValueError, argparse.ArgumentTypeError):
-            raise argparse.ArgumentTypeError(f"expected a list like {example}, got {text!r}") from None
-        if any(v < low or (strict and v == low) for v in values):
-            bound = f"{'>' if strict else '>='} {low:g}"
-            raise argparse.ArgumentTypeError(f"every value must be {bound}, got {text!r}")
-        if len(set(values)) != len(values):
-            raise argparse.ArgumentTypeError(f"values must be distinct, got {text!r}")
-        return values
-
-    return parse
 
 
 def _fraction_01(text: str) -> float:
@@ -93,10 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--corr-depth", type=int_at_least(1), default=30)
     g.add_argument("--corr-seeds", type=int_at_least(1), default=3, help="networks per setting")
     g = p.add_argument_group("tent: trainability over (sigma_w2, depth), one task per point")
-    g.add_argument("--sigma-w2", type=_list(float, 0.0, True, "1.0,1.5,2.0"),
+    g.add_argument("--sigma-w2", type=number_list(float, 0.0, strict=True, example="1.0,1.5,2.0"),
                    default=list(studies.TENT_SIGMA_W2), help="weight variances (columns)")  # fmt: skip
-    g.add_argument("--depths", type=_list(int, 1, False, "10,20,40"), default=list(studies.TENT_DEPTHS),
-                   help="hidden layers (rows)")  # fmt: skip
+    g.add_argument("--depths", type=number_list(int, 1, example="10,20,40"),
+                   default=list(studies.TENT_DEPTHS), help="hidden layers (rows)")  # fmt: skip
     g.add_argument("--width", type=int_at_least(1), default=64, help="units per hidden layer")
     g.add_argument("--epochs", type=int_at_least(1), default=10)
     g.add_argument("--limit", type=int_at_least(10), default=1000, help="training (and test) digits")
@@ -111,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes of the tent grid (1: this process)")  # fmt: skip
     g.add_argument("--no-progress", action="store_true", help="no progress bar for the tent grid")
     g = p.add_argument_group("jacobian: spectra of JJᵀ at criticality")
-    g.add_argument("--jacobian-depths", type=_list(int, 1, False, "8,32,128"),
+    g.add_argument("--jacobian-depths", type=number_list(int, 1, example="8,32,128"),
                    default=list(studies.SPECTRA_DEPTHS))  # fmt: skip
     g.add_argument("--jacobian-width", type=int_at_least(1), default=200)
     g.add_argument("--q-star", type=positive_number, default=1 / 64, help="tanh's fixed point q*")

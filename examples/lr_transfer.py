@@ -34,29 +34,13 @@ from tinynet.experiments.cli import (
     check_plot_option,
     check_size,
     int_at_least,
+    number_list,
     positive_number,
     reporter,
     unknown_choice,
     use_threads,
 )
 from tinynet.init.parametrization import OPTIMIZERS as TABLE_OPTIMIZERS
-
-
-def _ints(example: str):
-    """An argparse type for a comma-separated list of distinct integers >= 1."""
-
-    def parse(text: str) -> list[int]:
-        try:
-            values = [int(item) for item in text.split(",")]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a list like {example}, got {text!r}") from None
-        if any(v < 1 for v in values):
-            raise argparse.ArgumentTypeError(f"every value must be >= 1, got {text!r}")
-        if len(set(values)) != len(values):
-            raise argparse.ArgumentTypeError(f"values must be distinct, got {text!r}")
-        return values
-
-    return parse
 
 
 def _rates(text: str) -> list[float]:
@@ -89,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--parametrizations", default=",".join(studies.LR_PARAMETRIZATIONS),
                    help=", ".join(init.parametrization_names()))  # fmt: skip
-    p.add_argument("--widths", type=_ints("64,256,1024"), default=list(studies.LR_WIDTHS),
-                   help="hidden widths (columns)")  # fmt: skip
+    p.add_argument("--widths", type=number_list(int, 1, example="64,256,1024"),
+                   default=list(studies.LR_WIDTHS), help="hidden widths (columns)")  # fmt: skip
     p.add_argument("--base-width", type=int_at_least(1), default=64,
                    help="width at which every parametrization equals SP")  # fmt: skip
     p.add_argument("--lrs", type=_rates, default=None, help="learning rates (rows); default: the powers of 2 "

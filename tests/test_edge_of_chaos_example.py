@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from example_runs import ok, run_examples
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "examples" / "edge_of_chaos.py"
 HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -55,32 +51,12 @@ RUNS = {
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("edge_of_chaos")
-    env = dict(os.environ, TINYNET_CACHE=str(tmp / "cache"), OPENBLAS_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    started = {
-        name: subprocess.Popen(
-            [sys.executable, str(SCRIPT), *(a.replace("{tmp}", str(tmp)) for a in args)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp,
-        )
-        for name, args in RUNS.items()
-    }
-    results = {}
-    for name, proc in started.items():
-        out, err = proc.communicate(timeout=300)
-        results[name] = (proc.returncode, out, err)
-    return tmp, results
-
-
-def _ok(result):
-    code, out, err = result
-    assert "Traceback" not in err, err
-    assert code == 0, err
-    return out, err
+    return tmp, run_examples({name: ("edge_of_chaos.py", args) for name, args in RUNS.items()}, tmp)
 
 
 def test_every_study_runs_and_prints_its_json(runs):
     tmp, results = runs
-    out, err = _ok(results["all"])
+    out, err = ok(results["all"])
     data = json.loads(out)
     assert [r["activation"] for r in data["phase"]] == ["tanh"] and data["phase"][0]["agreement"] == 1.0
     assert data["xi"]["critical_sigma_w2"] == pytest.approx(1.761, abs=1e-3)
@@ -108,11 +84,11 @@ def test_every_study_runs_and_prints_its_json(runs):
 
 def test_the_tent_shows_a_progress_bar_unless_told_not_to(runs):
     _, results = runs
-    out, err = _ok(results["tent_bar"])
+    out, err = ok(results["tent_bar"])
     assert "tent: 100%" in err and "12/12" in err  # the bar counts every run (points × seeds)
     assert "trainability tent" in out and "trains to" in out and "calibrated k = " in out
     assert "deepest trainable depth 12.0 at σ_w² = 1.75" in out  # 21 steps: the critical column wins
-    out, err = _ok(results["tent_quiet"])
+    out, err = ok(results["tent_quiet"])
     assert "tent:" not in err and "run/s" not in err
     assert "ξ_c" in out and "5.94" in out  # the xi table, with the paper's reference point 1.2
 

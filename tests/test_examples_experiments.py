@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from example_runs import ok, run_examples
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
 HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -66,40 +62,15 @@ RUNS = {
 }  # fmt: skip
 
 
-def _env(cache: Path) -> dict[str, str]:
-    env = dict(os.environ, TINYNET_CACHE=str(cache), OPENBLAS_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("experiments")
-    env = _env(tmp / "cache")
-    started = {}
-    for name, (script, args) in RUNS.items():
-        argv = [a.replace("{tmp}", str(tmp)) for a in args]
-        started[name] = subprocess.Popen(
-            [sys.executable, str(EXAMPLES / script), *argv], stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp,
-        )  # fmt: skip
-    results = {}
-    for name, proc in started.items():
-        out, err = proc.communicate(timeout=300)
-        results[name] = (proc.returncode, out, err)
-    return tmp, results
-
-
-def _ok(result) -> tuple[str, str]:
-    code, out, err = result
-    assert "Traceback" not in err, err
-    assert code == 0, err
-    return out, err
+    return tmp, run_examples(RUNS, tmp)
 
 
 def test_compare_inits_sweeps_in_worker_processes(runs):
     _, results = runs
-    out, err = _ok(results["sweep"])
+    out, err = ok(results["sweep"])
     data = json.loads(out)
     assert data["executor"] == "ProcessPoolExecutor" and data["jobs"] == 2
     assert data["seeds"] == [0, 1] and len(data["runs"]) == 4
@@ -118,7 +89,7 @@ def test_compare_inits_markdown_and_plot(runs):
         code, _, err = results["sweep_plot"]
         assert code == 2 and "pip install" in err
         return
-    out, _ = _ok(results["sweep_plot"])
+    out, _ = ok(results["sweep_plot"])
     table = [line for line in out.splitlines() if line.startswith("|")]
     assert table[0].startswith("| # | init | runs | test acc %") and len(table) == 4
     assert "uniform(low=-0.1, high=0.1)" in out
@@ -127,7 +98,7 @@ def test_compare_inits_markdown_and_plot(runs):
 
 def test_compare_inits_three_seeds_by_default(runs):
     _, results = runs
-    out, _ = _ok(results["sweep_markdown"])
+    out, _ = ok(results["sweep_markdown"])
     assert "2 schemes × 3 seed(s)" in out
     table = [line for line in out.splitlines() if line.startswith("|")]
     assert [line.split("|")[2].strip() for line in table[2:]] == ["he", "zeros"]
@@ -138,7 +109,7 @@ def test_compare_inits_three_seeds_by_default(runs):
 
 def test_compare_inits_runs_a_preset_as_its_own_row(runs):
     _, results = runs
-    out, _ = _ok(results["sweep_preset"])
+    out, _ = ok(results["sweep_preset"])
     data = json.loads(out)
     assert {row["init"] for row in data["leaderboard"]} == {"default", "pytorch"}
     biases = {r["init"]: (r["weight_init"], r["bias_init"]) for r in data["runs"]}
@@ -148,7 +119,7 @@ def test_compare_inits_runs_a_preset_as_its_own_row(runs):
 
 def test_symmetry_example(runs):
     tmp, results = runs
-    out, err = _ok(results["symmetry"])
+    out, err = ok(results["symmetry"])
     by_init = {r["init"]: r for r in json.loads(out)["results"]}
     zeros, constant, xavier = (by_init[k] for k in ("zeros", "constant(value=0.05)", "xavier"))
     for r in (zeros, constant):
@@ -162,7 +133,7 @@ def test_symmetry_example(runs):
 
 def test_depth_sweep_example(runs):
     tmp, results = runs
-    out, _err = _ok(results["depth"])
+    out, _err = ok(results["depth"])
     data = json.loads(out)
     profiles = {(p["activation"], p["scheme"]): p for p in data["init"]}
     assert set(profiles) == {(a, s) for a in ("relu", "tanh") for s in ("he", "pytorch")}

@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from example_runs import ok, run_examples
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "examples" / "lr_transfer.py"
 HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -49,32 +44,12 @@ RUNS = {
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lr_transfer")
-    env = dict(os.environ, TINYNET_CACHE=str(tmp / "cache"), OPENBLAS_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    started = {
-        name: subprocess.Popen(
-            [sys.executable, str(SCRIPT), *(a.replace("{tmp}", str(tmp)) for a in args)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp,
-        )
-        for name, args in RUNS.items()
-    }
-    results = {}
-    for name, proc in started.items():
-        out, err = proc.communicate(timeout=300)
-        results[name] = (proc.returncode, out, err)
-    return tmp, results
-
-
-def _ok(result):
-    code, out, err = result
-    assert "Traceback" not in err, err
-    assert code == 0, err
-    return out, err
+    return tmp, run_examples({name: ("lr_transfer.py", args) for name, args in RUNS.items()}, tmp)
 
 
 def test_the_json_holds_every_run_and_the_tables_go_to_stderr(runs):
     tmp, results = runs
-    out, err = _ok(results["json"])
+    out, err = ok(results["json"])
     data = json.loads(out)
     assert data["executor"] == "ProcessPoolExecutor" and data["jobs"] == 2 and data["errors"] == []
     assert data["widths"] == [16, 32] and data["log2_lrs"] == [-8.0, -7.0, -6.0] and data["seeds"] == [0, 1]
@@ -93,13 +68,13 @@ def test_the_json_holds_every_run_and_the_tables_go_to_stderr(runs):
 
 def test_the_table_marks_each_width_s_best_and_the_bar_counts_every_run(runs):
     _, results = runs
-    out, err = _ok(results["bar"])
+    out, err = ok(results["bar"])
     assert "lr transfer: 100%" in err and "8/8" in err
     assert "mup (* best" in out and "sp (*" not in out
     table = out.split("mup (* best")[1].split("mup: best")[0]
     assert table.count("*") == 2  # one per width (the legend is split off)
     assert "0.001" in out and "0.01" in out and "2^-9.97" in out  # --lrs need not be powers of 2
-    out, err = _ok(results["quiet"])
+    out, err = ok(results["quiet"])
     assert "lr transfer:" not in err and "ntk (* best" in out and "mean" not in out.splitlines()[0]
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "int_at_least",
     "mirror_url",
     "number",
+    "number_list",
     "one_line",
     "positive_number",
     "reporter",
@@ -105,6 +106,29 @@ def positive_number(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
+
+
+def number_list(
+    kind: type, low: float, *, strict: bool = False, distinct: bool = True, example: str = "1,2,4",
+    noun: str = "a list",
+) -> Callable[[str], list[Any]]:
+    """An argparse ``type`` for a comma-separated list of ``kind`` (int or float; floats finite),
+    each >= ``low`` (> ``low`` when ``strict``), all different unless ``distinct=False``; a value
+    that does not parse is ``expected <noun> like <example>``."""
+
+    def parse(text: str) -> list[Any]:
+        try:
+            values = [kind(number(item)) if kind is float else kind(item) for item in text.split(",")]
+        except (ValueError, argparse.ArgumentTypeError):
+            raise argparse.ArgumentTypeError(f"expected {noun} like {example}, got {text!r}") from None
+        if any(v < low or (strict and v == low) for v in values):
+            bound = f"{'>' if strict else '>='} {low:g}"
+            raise argparse.ArgumentTypeError(f"every value must be {bound}, got {text!r}")
+        if distinct and len(set(values)) != len(values):
+            raise argparse.ArgumentTypeError(f"values must be distinct, got {text!r}")
+        return values
+
+    return parse
 
 
 def fraction(text: str) -> float:

@@ -34,7 +34,7 @@ from .._checks import check_int
 from .build import Dataset, load_dataset
 from .config import Config
 
-__all__ = ["BLAS_THREAD_VARIABLES", "TaskRun", "cached_dataset", "default_jobs", "run_tasks"]
+__all__ = ["BLAS_THREAD_VARIABLES", "TaskRun", "cached_dataset", "default_jobs", "error_result", "run_tasks"]
 
 #: environment variables that cap the threads of numpy's BLAS in the default worker processes
 BLAS_THREAD_VARIABLES = (
@@ -99,7 +99,8 @@ class _InlineExecutor(Executor):
         return future
 
 
-def _failed(task: dict[str, Any], error: BaseException) -> dict[str, Any]:
+def error_result(error: BaseException) -> dict[str, str]:
+    """The result of a task that raised: ``{"error": "Type: message"}``."""
     return {"error": f"{type(error).__name__}: {error}"}
 
 
@@ -123,6 +124,7 @@ def run_tasks(
     jobs: int | None = None,
     on_result: Callable[[dict[str, Any], int, int], None] | None = None,
     on_error: Callable[[dict[str, Any], BaseException], dict[str, Any]] | None = None,
+    keep: Sequence[str] = (),
     prepare: Callable[[], Any] | None = None,
 ) -> TaskRun:
     """``fn(task)`` for every task, through an executor; the results in task order.
@@ -144,7 +146,10 @@ def run_tasks(
         Called as ``on_result(result, done, total)`` as each task finishes (in completion order).
     on_error
         ``on_error(task, error)`` gives the result of a task whose future raised (the executor
-        failed, a worker died, or ``fn`` raised); default ``{"error": "Type: message"}``.
+        failed, a worker died, or ``fn`` raised); default: the task's ``keep`` keys and
+        :func:`error_result`.
+    keep
+        The task keys the default ``on_error`` copies into a failed task's result.
     prepare
         Called once before a default pool starts (e.g. to fill a disk cache the workers would
         otherwise race to write); not called when ``executor`` is given.
@@ -156,7 +161,7 @@ def run_tasks(
     """
     if jobs is not None:
         check_int("run_tasks", "jobs", jobs, minimum=1)
-    failed = on_error or _failed
+    failed = on_error or (lambda task, error: {**{k: task[k] for k in keep}, **error_result(error)})
     began = time.perf_counter()
     owned = executor is None
     n_jobs: int | None = None

@@ -37,7 +37,7 @@ from .. import init as tinit
 from .._checks import check_int, is_int
 from .._files import json_ready
 from .config import Config, ConfigError, validate
-from .grid import BLAS_THREAD_VARIABLES, cached_dataset, default_jobs, run_tasks
+from .grid import BLAS_THREAD_VARIABLES, cached_dataset, default_jobs, error_result, run_tasks
 from .leaderboard import LeaderboardRow, format_leaderboard, leaderboard, summarize
 from .run import run
 from .studies.common import resolve_scheme
@@ -176,7 +176,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         return {
             "init": scheme,
             "seed": config.seed,
-            "error": f"{type(error).__name__}: {error}",
+            **error_result(error),
             "seconds": time.perf_counter() - began,
         }
     return summarize(result, scheme=scheme)
@@ -303,11 +303,7 @@ def sweep(
     ]
 
     def failed(task: dict[str, Any], error: BaseException) -> dict[str, Any]:
-        return {
-            "init": task["scheme"],
-            "seed": task["config"]["seed"],
-            "error": f"{type(error).__name__}: {error}",
-        }
+        return {"init": task["scheme"], "seed": task["config"]["seed"], **error_result(error)}
 
     done = run_tasks(
         run_task, tasks, executor=executor, jobs=jobs, on_result=on_result, on_error=failed,

@@ -31,7 +31,7 @@ from ..._checks import check_int, check_real
 from ..._files import json_ready
 from ...training import evaluate
 from ..config import Config, ConfigError, validate
-from ..grid import cached_dataset, run_tasks
+from ..grid import cached_dataset, error_result, run_tasks
 from ..run import run
 
 __all__ = [
@@ -128,7 +128,7 @@ def lr_task(task: dict[str, Any]) -> dict[str, Any]:
         loss, accuracy = (math.inf, None) if result.diverged else evaluate(result.model, data.x_train,
                                                                           data.y_train)  # fmt: skip
     except Exception as error:  # one broken run must not sink the whole grid
-        out.update(error=f"{type(error).__name__}: {error}", seconds=time.perf_counter() - began)
+        out.update(**error_result(error), seconds=time.perf_counter() - began)
         return json_ready(out)
     last = result.fit.history[-1] if result.fit.history else {}
     diverged = bool(result.diverged) or not math.isfinite(loss)
@@ -298,8 +298,7 @@ def lr_transfer(
     tasks = lr_tasks(names, rows, columns, base, seed_list)
     done = run_tasks(
         lr_task, tasks, executor=executor, jobs=jobs, on_result=on_result,
-        on_error=lambda task, error: {**{k: task[k] for k in _KEYS},
-                                      "error": f"{type(error).__name__}: {error}"},
+        keep=_KEYS,
         prepare=lambda: cached_dataset(base),
     )  # fmt: skip
     runs = done.results

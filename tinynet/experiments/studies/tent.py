@@ -28,7 +28,7 @@ from ..._files import json_ready
 from ...theory import meanfield as mf
 from ...training import evaluate
 from ..config import Config, ConfigError, validate
-from ..grid import cached_dataset, run_tasks
+from ..grid import cached_dataset, error_result, run_tasks
 from ..run import run
 
 __all__ = [
@@ -133,7 +133,7 @@ def tent_task(task: dict[str, Any]) -> dict[str, Any]:
         result = run(config, dataset=data, quiet=True, record_every=0, record_final=True, bins=1)
         loss, accuracy = evaluate(result.model, data.x_train, data.y_train)
     except Exception as error:  # one broken point must not sink the whole grid
-        out.update(error=f"{type(error).__name__}: {error}", seconds=time.perf_counter() - began)
+        out.update(**error_result(error), seconds=time.perf_counter() - began)
         return json_ready(out)
     last = result.fit.history[-1] if result.fit.history else {}
     first = result.monitor.history[0]
@@ -334,8 +334,7 @@ def trainability_tent(
     tasks = tent_tasks(columns, rows, base, sb, seed_list)
     done = run_tasks(
         tent_task, tasks, executor=executor, jobs=jobs, on_result=on_result,
-        on_error=lambda task, error: {**{k: task[k] for k in _KEYS},
-                                      "error": f"{type(error).__name__}: {error}"},
+        keep=_KEYS,
         prepare=lambda: cached_dataset(base),
     )  # fmt: skip
     runs = done.results
