@@ -26,6 +26,7 @@ from tinynet import experiments
 from tinynet.experiments import Config
 from tinynet.experiments.cli import (
     Parser,
+    add_report_argument,
     add_run_arguments,
     add_threads_argument,
     check_output_path,
@@ -35,6 +36,7 @@ from tinynet.experiments.cli import (
     one_line,
     reporter,
     use_threads,
+    write_sweep_report,
 )
 from tinynet.plotting import plot_sweep
 
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_arguments(p, d, seed_help="first seed")
     p.add_argument("--plot", metavar="FILE.png", help="save a grid of loss curves, one per scheme")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    add_report_argument(p)
     add_threads_argument(p)
     p.add_argument("--markdown", action="store_true", help="print the leaderboard as Markdown")
     return p
@@ -79,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(f"argument --inits: {error}")
     check_output_path(parser, "--plot", args.plot)
+    check_output_path(parser, "--report", args.report)
     check_plot_option(parser, args.plot)
 
     say = reporter(args.json)
@@ -100,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"[{done:>{len(str(total))}}/{total}] {run['init']} seed {run['seed']}: {what}{took}")
 
     try:
-        result = experiments.sweep(inits, args.seeds, config, jobs=args.jobs, on_result=progress)
+        result = experiments.sweep(
+            inits, args.seeds, config, jobs=args.jobs, on_result=progress, histories=args.report is not None
+        )
     except (OSError, ValueError) as error:  # e.g. data that cannot be loaded
         parser.error(str(error))
     say()
@@ -114,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         plot_sweep(result, args.plot)
         say(f"plot saved to {args.plot}")
+    if args.report:
+        say(write_sweep_report(args.report, result))
     if args.json:
         print(json.dumps(result.to_dict(), indent=1))
     failed = [run for run in result.runs if run.get("error")]

@@ -6,7 +6,8 @@
 
 Trains MLPs 784-w-w-10 (ReLU) of several widths for a few Adam steps on one fixed batch of digits
 and prints, per parametrization, the log₂ slope of each layer's mean |x| against log₂ width after
-each step: near 0 under µP, about +½ (hidden) and +1 (logits) under SP. Exit status: 0, or 2 for
+each step: near 0 under µP, about +½ (hidden) and +1 (logits) under SP. ``--report FILE.html``
+writes those curves as one interactive HTML file (:mod:`tinynet.report`). Exit status: 0, or 2 for
 bad arguments (one line on stderr, before any work). A thin face over
 ``tinynet.experiments.studies.coord_check``.
 """
@@ -18,9 +19,11 @@ import json
 import sys
 
 from tinynet import init
+from tinynet._text import format_signed
 from tinynet.experiments import studies
 from tinynet.experiments.cli import (
     Parser,
+    add_report_argument,
     add_threads_argument,
     check_output_path,
     check_plot_option,
@@ -29,6 +32,7 @@ from tinynet.experiments.cli import (
     reporter,
     unknown_choice,
     use_threads,
+    write_study_report,
 )
 from tinynet.plotting import plot_coord_check
 
@@ -53,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a deliberately broken µP (none: the tables as they are)")  # fmt: skip
     p.add_argument("--plot", metavar="FILE.png", help="save one log-log panel per step")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    add_report_argument(p)
     add_threads_argument(p)
     return p
 
@@ -76,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(w < 1 for w in widths) or len(set(widths)) < 2:
         parser.error(f"argument --widths: need at least 2 different widths >= 1, got {args.widths!r}")
     check_output_path(parser, "--plot", args.plot)
+    check_output_path(parser, "--report", args.report)
     check_plot_option(parser, args.plot)
     say = reporter(args.json)
 
@@ -92,10 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{row['parametrization']}:")
         say("  step  " + "  ".join(f"{name:>9}" for name in layers))
         for s, slopes in enumerate(row["slopes"], start=1):
-            say(f"  {s:>4}  " + "  ".join(f"{v:>+9.2f}" for v in slopes))
+            say(f"  {s:>4}  " + "  ".join(f"{format_signed(v):>9}" for v in slopes))
     if args.plot:
         plot_coord_check(result, args.plot)
         say(f"\nplot saved to {args.plot}")
+    if args.report:
+        say(write_study_report(args.report, {"config": vars(args), "coord_check": result},
+                               "coord_check.py: mean |x| per layer against width"))  # fmt: skip
     if args.json:
         print(json.dumps(result, indent=1))
     return 0

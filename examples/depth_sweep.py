@@ -28,6 +28,7 @@ from tinynet import experiments, nn, plotting
 from tinynet.experiments import studies
 from tinynet.experiments.cli import (
     Parser,
+    add_report_argument,
     add_threads_argument,
     check_output_path,
     check_plot_option,
@@ -40,6 +41,7 @@ from tinynet.experiments.cli import (
     save_study_figures,
     unknown_choice,
     use_threads,
+    write_study_report,
 )
 
 STUDIES = ("init", "train", "sigmoid", "jacobian")
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int_at_least(0), default=0, help="init (and shuffling) seed")
     p.add_argument("--plot", metavar="FILE.png", help="save FILE-<study>.png for each study")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    add_report_argument(p)
     add_threads_argument(p)
     return p
 
@@ -245,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         width, depth, batch, flags = sizes[name]
         check_size(parser, width, depth, batch, flags)
     check_output_path(parser, "--plot", args.plot)
+    check_output_path(parser, "--report", args.report)
     check_plot_option(parser, args.plot)
     say = reporter(args.json)
 
@@ -284,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         "jacobian": plotting.plot_jacobian,
     }
     figures = save_study_figures(args.plot, results, {n: draw[n] for n in chosen}, say)
+    if args.report:
+        say(write_study_report(args.report, dict(results), "depth_sweep.py: signal propagation with depth"))
     if args.json:
         results["figures"] = figures
         print(json.dumps(results, indent=1))

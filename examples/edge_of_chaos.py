@@ -15,7 +15,8 @@ Studies (``--study``, comma-separated, or ``all``):
 - ``jacobian``: the spectrum of JJᵀ at criticality, orthogonal against Gaussian weights, tanh
   against ReLU (Pennington et al. 2017).
 
-``--plot FILE.png`` saves one figure per study as ``FILE-<study>.png``. Exit status: 0, or 2 for bad
+``--plot FILE.png`` saves one figure per study as ``FILE-<study>.png``; ``--report FILE.html`` writes
+one interactive HTML file of every study's charts (:mod:`tinynet.report`). Exit status: 0, or 2 for bad
 arguments (one line on stderr, before any work). A thin face over ``tinynet.experiments.studies``.
 """
 
@@ -33,6 +34,7 @@ from tinynet._text import format_number, render_table
 from tinynet.experiments import studies
 from tinynet.experiments.cli import (
     Parser,
+    add_report_argument,
     add_threads_argument,
     check_output_path,
     check_plot_option,
@@ -45,10 +47,14 @@ from tinynet.experiments.cli import (
     save_study_figures,
     unknown_choice,
     use_threads,
+    write_study_report,
 )
 from tinynet.theory import meanfield as mf
 
 STUDIES = ("phase", "xi", "corr", "tent", "jacobian")
+#: each study's name in the report (the readers of :mod:`tinynet.report.studies`)
+REPORT_NAMES = {"phase": "phase", "xi": "depth_scale", "corr": "correlation", "tent": "tent",
+                "jacobian": "spectra"}  # fmt: skip
 
 
 def _fraction_01(text: str) -> float:
@@ -102,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int_at_least(0), default=0, help="first seed of every study")
     p.add_argument("--plot", metavar="FILE.png", help="save FILE-<study>.png for each study")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    add_report_argument(p)
     add_threads_argument(p)
     return p
 
@@ -146,6 +153,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[t
         except ValueError as error:
             parser.error(f"argument --sigma-b2: {error}")
     check_output_path(parser, "--plot", args.plot)
+    check_output_path(parser, "--report", args.report)
     check_plot_option(parser, args.plot)
     return chosen, activations
 
@@ -302,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
         "jacobian": plotting.plot_jacobian_spectra,
     }
     figures = save_study_figures(args.plot, results, {n: draw[n] for n in chosen}, say)
+    if args.report:
+        shown = {"config": vars(args), **{REPORT_NAMES[n]: results[n] for n in chosen}}
+        say(write_study_report(args.report, shown, "edge_of_chaos.py: signal propagation theory beside "
+                               "measurement"))  # fmt: skip
     if args.json:
         results["figures"] = figures
         print(json.dumps(results, indent=1))

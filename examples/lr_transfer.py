@@ -9,7 +9,8 @@ trained with Adam on the built-in synthetic digits for a fixed budget, once per 
 loss of the trained model is tabulated (rows: learning rate, columns: width, ``*`` the best of each
 width, ``=`` a point tied with it within the seeds' spread, ``div`` a diverged run) and the
 optimum's movement across widths is reported. Every run is one task through a process pool of
-``--jobs`` workers.
+``--jobs`` workers. ``--report FILE.html`` writes one interactive HTML file of the curves
+(:mod:`tinynet.report`).
 
 Exit status: 0, or 2 for bad arguments (one line on stderr, before any work). A thin face over
 ``tinynet.experiments.studies.lr_transfer``.
@@ -29,6 +30,7 @@ from tinynet._text import render_table
 from tinynet.experiments import studies
 from tinynet.experiments.cli import (
     Parser,
+    add_report_argument,
     add_threads_argument,
     check_output_path,
     check_plot_option,
@@ -39,6 +41,7 @@ from tinynet.experiments.cli import (
     reporter,
     unknown_choice,
     use_threads,
+    write_study_report,
 )
 from tinynet.init.parametrization import OPTIMIZERS as TABLE_OPTIMIZERS
 
@@ -92,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--plot", metavar="FILE.png", help="save the figure (one panel per parametrization)")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    add_report_argument(p)
     add_threads_argument(p)
     return p
 
@@ -123,6 +127,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[l
     except experiments.ConfigError as error:
         parser.error(f"argument --{error.field.replace('_', '-')}: {error.reason}")
     check_output_path(parser, "--plot", args.plot)
+    check_output_path(parser, "--report", args.report)
     check_plot_option(parser, args.plot)
     return names, log2_lrs
 
@@ -191,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         plotting.plot_lr_transfer(result, args.plot)
         figures["lr_transfer"] = args.plot
         say(f"plot saved to {args.plot}")
+    if args.report:
+        say(write_study_report(args.report, {"config": vars(args), "lr_transfer": result},
+                               "lr_transfer.py: the best learning rate across widths"))  # fmt: skip
     if args.json:
         print(json.dumps({"config": vars(args), "figures": figures, **result}, indent=1))
     return 0

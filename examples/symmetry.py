@@ -20,6 +20,7 @@ from tinynet import experiments, nn
 from tinynet.experiments import studies
 from tinynet.experiments.cli import (
     Parser,
+    add_report_argument,
     add_threads_argument,
     check_output_path,
     check_plot_option,
@@ -30,6 +31,7 @@ from tinynet.experiments.cli import (
     reporter,
     unknown_choice,
     use_threads,
+    write_study_report,
 )
 from tinynet.experiments.config import architecture
 from tinynet.plotting import plot_symmetry
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int_at_least(0), default=0, help="init and shuffling seed")
     p.add_argument("--plot", metavar="FILE.png", help="save distinct units against steps")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    add_report_argument(p)
     add_threads_argument(p)
     return p
 
@@ -80,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"argument --activation: {error}")
     check_size(parser, args.width, args.depth, args.batch_size)
     check_output_path(parser, "--plot", args.plot)
+    check_output_path(parser, "--report", args.report)
     check_plot_option(parser, args.plot)
     say = reporter(args.json)
 
@@ -110,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.plot:
         plot_symmetry(results, args.plot)
         say(f"\nplot saved to {args.plot}")
+    if args.report:
+        say(write_study_report(args.report, {"config": vars(args), "symmetry": results},
+                               "symmetry.py: zero, constant and random weights"))  # fmt: skip
     if args.json:
         print(json.dumps({"config": vars(args), "results": results}, indent=1))
     return 0

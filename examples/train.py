@@ -1,10 +1,12 @@
-"""Train an MLP on MNIST-like digits under one initialization scheme and show, layer by layer,
-why it trains or does not.
+"""Train a network (an MLP by default; --arch cnn, resmlp, resnet) on MNIST-like digits under one
+initialization scheme and show, layer by layer, why it trains or does not.
 
     python examples/train.py --init xavier
     python examples/train.py --init zeros                      # symmetry: 1 distinct unit per layer
     python examples/train.py --init "normal(std=1.0)" --activation tanh --depth 10   # saturation
     python examples/train.py --init he --lr 1e3                # divergence
+    python examples/train.py --arch cnn --init he --limit 4000  # a small CNN on NHWC digits
+    python examples/train.py --arch resmlp --init he           # residual blocks explode at init
 
     python examples/train.py --init xavier --save ckpt.npz --epochs 2
     python examples/train.py --init xavier --resume ckpt.npz --epochs 4  # same flags, more epochs
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -31,6 +34,7 @@ from tinynet import experiments
 from tinynet.experiments import Config
 from tinynet.experiments.cli import (
     Parser,
+    add_report_argument,
     add_run_arguments,
     add_threads_argument,
     blas_threads,
@@ -41,10 +45,14 @@ from tinynet.experiments.cli import (
     mirror_url,
     reporter,
     use_threads,
+    write_run_report,
 )
 from tinynet.experiments.run import check_resume
 from tinynet.plotting import plot_dashboard
 from tinynet.training import ConfigMismatchError
+
+#: Monitor records per epoch when ``--report`` asks for the time scrubber (one otherwise)
+REPORT_RECORDS_PER_EPOCH = 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = Config()
     p = Parser(
         prog="train.py",
-        description="Train an MLP on MNIST-like digits and diagnose its initialization.",
+        description="Train a network on MNIST-like digits and diagnose its initialization.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--init", default=d.init, help="weight init spec: name, alias or name(args)")
@@ -70,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fetch --data mnist/fashion/kmnist from this http(s):// or file:// folder "
                         "(implies --download)")  # fmt: skip
     p.add_argument("--plot", metavar="FILE.png", help="save a dashboard of the diagnostics")
+    add_report_argument(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--save", metavar="CKPT", help="checkpoint after every epoch")
     p.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint of the same flags")
@@ -91,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from_args(parser, args)
     check_output_path(parser, "--plot", args.plot)
     check_output_path(parser, "--save", args.save)
+    check_output_path(parser, "--report", args.report)
     check_plot_option(parser, args.plot)
     if args.resume:
         if not os.path.isfile(args.resume):
@@ -114,10 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     say(experiments.describe(config, dataset))
     say(f"data: {dataset.name}, {len(dataset.x_train)} train / {len(dataset.x_test)} test examples "
         f"({dataset.seconds:.1f} s)")  # fmt: skip
+    # a report's time scrubber gets REPORT_RECORDS_PER_EPOCH records per epoch (default: one)
+    per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
+    every = max(1, math.ceil(per_epoch / REPORT_RECORDS_PER_EPOCH)) if args.report else None
     try:
         result = experiments.run(
             config, progress=not args.no_progress, log=say, checkpoint=args.save,
-            resume=args.resume, force=args.force, dataset=dataset,
+            resume=args.resume, force=args.force, dataset=dataset, record_every=every,
         )  # fmt: skip
     except (OSError, ValueError) as error:  # e.g. a checkpoint of another model
         parser.error(str(error))
@@ -128,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"\nplot saved to {args.plot}")
     say()
     say(experiments.summary(result))
+    if args.report:
+        say(write_run_report(args.report, result))
     if args.json:
         print(json.dumps({**result.to_dict(), "blas_threads": blas_threads()}, indent=1))
     return 1 if result.diverged else 0

@@ -50,3 +50,12 @@ def test_scaling_benchmark_fits_a_line_per_contestant():
         fit = result["fit"][name]
         assert np.isfinite([fit["a"], fit["b"]]).all() and fit["r2"] <= 1.0
         assert all(r[name] > 0 for r in result["by_batch"] + result["by_width"])
+
+
+def test_conv_benchmark_checks_gradients_and_reports_the_ratio():
+    result = _run("bench_conv.py", "--no-torch", "--threads", "1")
+    assert result["threads"].startswith("BLAS threads: 1;")
+    record = result["record"]
+    assert record["batch"] == 4 and set(record["seconds_per_step"]) == {"numpy", "tinynet"}
+    median, low, high = record["tinynet_over_numpy"]
+    assert 0 < low <= median <= high

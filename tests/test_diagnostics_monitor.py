@@ -554,3 +554,21 @@ def test_saturation_is_read_at_the_activation_input():
     record = Monitor(model, np.ones((4, 1)), np.zeros(4, dtype=int)).history[0]
     tanh = next(m for m in record["modules"] if m["kind"] == "tanh")
     assert tanh["saturated"] == pytest.approx(3 / 5)  # 2.2, -3 and 8; not 0.5 or 2.0
+
+
+def test_the_probe_normalizes_batchnorm_by_its_own_statistics_and_leaves_the_running_ones():
+    # a small-std init makes every pre-activation ~0.045: with the running statistics of a fresh
+    # BatchNorm (mean 0, var 1) the probe would read that as vanishing (relu std ~0.026); a
+    # training step normalizes it by the batch's own (relu of a unit normal)
+    rng = np.random.default_rng(5)
+    model = nn.Sequential(
+        nn.Linear(20, 32, weight_init="normal(std=1e-2)"), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 3)
+    )
+    probe = rng.standard_normal((64, 20)).astype(np.float32)
+    bn = model[1]
+    before = [b.copy() for b in bn.buffers()]
+    record = Monitor(model, probe, rng.integers(0, 3, 64)).history[0]
+    relu = next(m for m in record["modules"] if m["kind"] == "relu")
+    assert 0.4 < relu["std"] < 0.8  # relu of a unit normal: std sqrt(1/2 - 1/(2*pi)) = 0.584
+    assert all(np.array_equal(a, b) for a, b in zip(before, bn.buffers(), strict=True))
+    assert not bn.training or model.training  # the model's mode is restored

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from example_runs import ok, run_examples
 
+from tinynet import report
+
 HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -22,7 +24,8 @@ TINY = ["--sigma-w2", "1.0,1.75,4.0", "--depths", "4,12", "--width", "16", "--ep
         "--corr-seeds", "2", "--jacobian-depths", "2,4", "--jacobian-width", "12",
         "--jacobian-seeds", "1", "--activations", "tanh"]  # fmt: skip
 RUNS = {
-    "all": ["--jobs", "2", "--json", *TINY, *(["--plot", "{tmp}/t.png"] if HAVE_MATPLOTLIB else [])],
+    "all": ["--jobs", "2", "--json", *TINY, *(["--plot", "{tmp}/t.png"] if HAVE_MATPLOTLIB else []),
+            "--report", "{tmp}/theory.html"],
     "tent_bar": ["--study", "tent", "--jobs", "1", *TINY, "--epochs", "3", "--lr", "0.01",
                  "--threshold", "0.3"],
     "tent_quiet": ["--study", "xi,tent", "--jobs", "1", "--no-progress", *TINY],
@@ -80,6 +83,25 @@ def test_every_study_runs_and_prints_its_json(runs):
             assert Path(data["figures"][study]).read_bytes().startswith(PNG)
     else:
         assert data["figures"] == {}
+
+
+def test_report_charts_every_study(runs):
+    tmp, results = runs
+    out, err = ok(results["all"])
+    assert "report written to " in err and "built in" in err  # with --json, on stderr
+    data = report.read_data((tmp / "theory.html").read_text(encoding="utf-8"))
+    assert set(data["studies"]) == {"phase", "depth_scale", "correlation", "tent", "spectra"}
+    assert data["studies"]["depth_scale"] == json.loads(out)["xi"]
+    titles = [p["title"] for p in data["panels"]]
+    assert len(titles) == 1 + 1 + 3 + 2 + 1, titles  # correlations: ordered, critical, chaotic
+    assert titles[0] == "tanh: the critical line χ₁ = 1" and "depth scales" in titles[1]
+    assert [t.split("(")[1].split(")")[0] for t in titles[2:5]] == ["ordered", "critical", "chaotic"]
+    assert "trainable depth" in titles[5] and "training accuracy" in titles[6] and "JJᵀ" in titles[7]
+    for p in data["panels"]:
+        assert p["series"] and all(len(s["x"]) == len(s["y"]) > 0 for s in p["series"]), p["title"]
+    # the output paths are not embedded
+    assert {"report", "plot", "json"}.isdisjoint(data["config"]) and data["config"]["width"] == 16
+    assert str(tmp) not in (tmp / "theory.html").read_text(encoding="utf-8")
 
 
 def test_the_tent_shows_a_progress_bar_unless_told_not_to(runs):

@@ -1,6 +1,7 @@
 """The coordinate check: µP keeps every layer's output size flat in width from step 2 on, SP's
 grows, and each broken µP variant grows too (the issue's acceptance, on its configuration)."""
 
+import importlib
 import importlib.util
 import json
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinynet import init, report
 from tinynet.experiments.studies import COORD_VARIANTS, coord_check, log2_slope
 from tinynet.plotting import plot_coord_check
 
@@ -35,6 +37,32 @@ def test_broken_variants_grow(variant):
     result = coord_check(("mup",), steps=2, variant=variant)
     assert result["config"]["variant"] == variant
     assert max(result["results"][0]["slopes"][1]) >= 0.56
+
+
+def test_each_width_and_seed_is_one_call_of_the_one_run(monkeypatch):
+    module = importlib.import_module("tinynet.experiments.studies.coord_check")
+    calls = []
+    real_run = module.run
+
+    def counting_run(config, **kwargs):
+        calls.append((config.width, config.seed, config.parametrization, config.epochs, config.momentum))
+        return real_run(config, **kwargs)
+
+    monkeypatch.setattr(module, "run", counting_run)
+    coord_check(("mup",), widths=(16, 32), seeds=2, steps=2, batch_size=8)
+    assert calls == [(w, s, "mup", 2, 0.0) for w in (16, 32) for s in (0, 1)]
+
+
+def test_broken_variants_are_tables_derived_from_the_parametrization():
+    module = importlib.import_module("tinynet.experiments.studies.coord_check")
+    mup = init.parametrization("mup")
+    assert module.variant_table("mup", "none") == "mup"
+    rates = init.parametrization(module.variant_table("mup", "sp_rates"))
+    assert all(r.sgd == r.adam == 0 and r.variance == mup[k].variance for k, r in rates.items())
+    out = init.parametrization(module.variant_table("mup", "output_mult_1"))
+    assert out["output"] == init.Rule(variance=1.0) and out["hidden"] == mup["hidden"]
+    sgd = init.parametrization(module.variant_table("mup", "sgd_table"))
+    assert all(r.adam == r.sgd == mup[k].sgd for k, r in sgd.items())
 
 
 def test_bad_arguments_raise_before_work():
@@ -80,12 +108,23 @@ def test_plot_without_matplotlib_is_explained(tmp_path, monkeypatch):
     assert not (tmp_path / "x.png").exists()
 
 
-def test_example_end_to_end_json_and_errors():
-    out = subprocess.run([sys.executable, str(EXAMPLE), *TINY, "--json"], capture_output=True,
-                         text=True, check=True)  # fmt: skip
+def test_example_end_to_end_json_and_errors(tmp_path):
+    page = tmp_path / "coord.html"
+    out = subprocess.run([sys.executable, str(EXAMPLE), *TINY, "--json", "--report", str(page)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
     data = json.loads(out.stdout)
     assert [r["parametrization"] for r in data["results"]] == ["sp", "mup"]
     assert len(data["results"][0]["slopes"]) == 2
+    # the report: one log-log panel per parametrization and step, one line per layer, slope in the name
+    assert "report written to " in out.stderr and "built in" in out.stderr
+    shown = report.read_data(page.read_text(encoding="utf-8"))
+    assert [p["title"].split(":")[0] for p in shown["panels"]] == ["sp, step 1", "sp, step 2", "mup, step 1",
+                                                                   "mup, step 2"]  # fmt: skip
+    first = shown["panels"][0]
+    assert first["log_x"] and first["log_y"] and [s["x"] for s in first["series"]] == [[16, 32]] * 3
+    slope = data["results"][0]["slopes"][0][2]
+    assert first["series"][2]["name"] == f"3 logits ({slope:+.2f})"
+    assert first["series"][2]["y"] == data["results"][0]["mean_abs"][0][2]
     bad = subprocess.run([sys.executable, str(EXAMPLE), "--parametrizations", "mpu"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "closest match: 'mup'" in bad.stderr

@@ -111,7 +111,7 @@ EXPECTED_DEFAULTS = {
     "edge_of_chaos": normal(0.0, math.sqrt(1.761 / FAN_IN)),
 }
 CONSTANTS = {"zeros": 0.0, "ones": 1.0, "constant": 0.0}
-STRUCTURED = {"orthogonal", "identity", "sparse", "lsuv"}
+STRUCTURED = {"orthogonal", "delta_orthogonal", "identity", "sparse", "lsuv"}
 REQUIRED = {
     "zeros", "ones", "constant", "uniform", "normal", "truncated_normal", "xavier_uniform",
     "xavier", "glorot", "glorot_uniform", "xavier_normal", "glorot_normal", "he_normal", "he",
@@ -275,7 +275,11 @@ def test_sparse_zeros_a_fraction_of_each_output_units_inputs():
     # the zeroed positions differ between columns (chosen at random per unit)
     assert len({tuple(np.flatnonzero(w[:, j] == 0)) for j in range(5)}) == 5
     with pytest.raises(ValueError, match="2-D"):
-        init.get("sparse")((3, 3, 2))
+        init.get("sparse")((12,))
+    # a channels-last kernel: each output channel's 3*3*4 = 36 incoming weights, ceil(0.3*36) = 11 zeros
+    kernel = init.get(f"sparse(sparsity={sparsity}, std={std})")((3, 3, 4, 6), rng=2, dtype=np.float64)
+    assert kernel.shape == (3, 3, 4, 6)
+    assert np.all((kernel.reshape(36, 6) == 0).sum(axis=0) == math.ceil(sparsity * 36))
 
 
 def test_orthogonal_needs_a_matrix():

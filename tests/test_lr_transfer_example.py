@@ -13,13 +13,16 @@ import json
 import pytest
 from example_runs import ok, run_examples
 
+from tinynet import report
+
 HAVE_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 PNG = b"\x89PNG\r\n\x1a\n"
 
 TINY = ["--widths", "16,32", "--base-width", "16", "--log2-lr-min", "-8", "--log2-lr-max", "-6",
         "--epochs", "1", "--limit", "200", "--seeds", "2"]  # fmt: skip
 RUNS = {
-    "json": ["--jobs", "2", "--json", *TINY, *(["--plot", "{tmp}/lr.png"] if HAVE_MATPLOTLIB else [])],
+    "json": ["--jobs", "2", "--json", *TINY, *(["--plot", "{tmp}/lr.png"] if HAVE_MATPLOTLIB else []),
+             "--report", "{tmp}/lr.html"],
     "bar": ["--jobs", "1", *TINY, "--parametrizations", "mup", "--lrs", "0.001,0.01"],
     "quiet": ["--jobs", "1", "--no-progress", *TINY, "--parametrizations", "sp,ntk", "--seeds", "1"],
     "plot_refused": [*TINY, "--plot", "{tmp}/x.png", "--seeds", "1", "--parametrizations", "sp"],
@@ -64,6 +67,23 @@ def test_the_json_holds_every_run_and_the_tables_go_to_stderr(runs):
         assert (tmp / "lr.png").read_bytes().startswith(PNG)
     else:
         assert data["figures"] == {}
+
+
+def test_the_report_draws_loss_against_rate_per_width_with_the_best_ringed(runs):
+    tmp, results = runs
+    out, err = ok(results["json"])
+    assert "report written to " in err and "built in" in err
+    result = json.loads(out)
+    data = report.read_data((tmp / "lr.html").read_text(encoding="utf-8"))
+    assert [p["title"] for p in data["panels"]] == [
+        "sp: training loss against learning rate", "mup: training loss against learning rate"
+    ]
+    for p, r in zip(data["panels"], result["results"]):
+        assert p["x"] == "log₂ learning rate" and p["log_y"]
+        assert [s["name"].split(" (")[0] for s in p["series"]] == ["width 16", "width 32"]
+        for s, loss, best in zip(p["series"], r["loss"], r["best"]):
+            assert s["x"] == [-8.0, -7.0, -6.0] and s["y"] == loss and s["mark"] == best
+    assert "lr.html" not in json.dumps(data["config"]) and "report" not in data["config"]
 
 
 def test_the_table_marks_each_width_s_best_and_the_bar_counts_every_run(runs):

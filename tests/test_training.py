@@ -165,6 +165,7 @@ def test_resume_rejects_other_files(tmp_path):
         ({"on_divergence": "ignore"}, "on_divergence must be 'stop' or 'raise'"),
         ({"train_data": (X, LABELS[:5])}, "has 240 inputs but 5 targets"),
         ({"train_data": X}, "must be a pair"),
+        ({"on_step": 3}, "on_step must be a callable"),
     ],
 )
 def test_fit_bad_arguments(kwargs, match):
@@ -193,6 +194,20 @@ def test_step_losses_one_per_step_and_their_epoch_means_are_the_history():
         losses = np.array(result.step_losses[e * per_epoch : (e + 1) * per_epoch])
         assert entry["train_loss"] == pytest.approx(float(losses @ sizes) / 180, rel=1e-12)
     assert result.to_dict()["step_losses"] == result.step_losses
+
+
+def test_on_step_sees_every_step_after_its_update():
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    seen = []
+
+    def after(step):  # the weights it sees are those after the update of this step
+        seen.append((step, model[0].weight.data.copy()))
+
+    result = fit(model, opt, TRAIN, epochs=2, batch_size=64, progress=False, verbose=False, on_step=after)
+    assert [step for step, _ in seen] == list(range(1, result.steps + 1)) == list(range(1, 7))
+    assert np.array_equal(seen[-1][1], model[0].weight.data)
+    assert not np.array_equal(seen[0][1], seen[1][1])
 
 
 def test_step_loss_is_the_batch_loss_before_the_update():

@@ -7,7 +7,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["format_bytes", "format_number", "format_percent", "format_ratio", "plural", "render_table"]
+__all__ = [
+    "format_bytes", "format_number", "format_percent", "format_ratio", "format_signed", "plural",
+    "render_table",
+]  # fmt: skip
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -40,6 +43,12 @@ def format_ratio(ratio: float) -> str:
     if ratio < 1000:
         return f"{ratio:.3g}×"
     return "10" + str(round(math.log10(ratio))).translate(_SUPERSCRIPT) + "×"
+
+
+def format_signed(value: float, digits: int = 2) -> str:
+    """``value`` with its sign and ``digits`` decimals, ``"+0.00"`` (never ``"-0.00"``) for a value
+    that rounds to zero."""
+    return f"{round(float(value), digits) + 0.0:+.{digits}f}"  # + 0.0 turns -0.0 into 0.0
 
 
 def format_bytes(n: float) -> str:

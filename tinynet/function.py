@@ -18,6 +18,7 @@ summed back over broadcast dimensions to its input's shape, and it checks every 
 from __future__ import annotations
 
 import functools
+import operator
 import threading
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
@@ -27,6 +28,10 @@ import numpy as np
 from .tensor import Tensor, as_tensor
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_requires_grad = operator.attrgetter("_requires_grad")
+_data = operator.attrgetter("data")
+_new_object = object.__new__
 
 
 class _GradState(threading.local):
@@ -189,15 +194,16 @@ def _make_apply(op: type[Function]) -> Callable[..., Tensor]:
                     inputs = operands(*args)
                     break
         ctx = Context()
+        # map() with an attrgetter runs in C: a list comprehension is a Python frame of its own.
         if _grad_state.enabled:
-            needs = tuple([t._requires_grad for t in inputs])
+            needs = tuple(map(_requires_grad, inputs))
             track = True in needs
         else:
             needs = (False,) * len(inputs)
             track = False
         ctx.needs_input_grad = needs
         try:
-            out = op.forward(ctx, *[t.data for t in inputs], **options)
+            out = op.forward(ctx, *map(_data, inputs), **options)
         except Exception as error:
             explained = op._explain(error, inputs, options)
             if explained is None:
@@ -205,7 +211,14 @@ def _make_apply(op: type[Function]) -> Callable[..., Tensor]:
             raise explained from error
         if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars; keep arrays everywhere
             out = np.asarray(out)
-        return Tensor._make(out, track, Node(op, ctx, inputs) if track else None)
+        # Tensor._make written out: one Python call fewer per op on the hot path.
+        result = _new_object(Tensor)
+        result.data = out
+        result.grad = None
+        result._node = Node(op, ctx, inputs) if track else None
+        result._requires_grad = track
+        result._retains_grad = False
+        return result
 
     apply.__qualname__ = f"{op.__qualname__}.apply"
     apply.__doc__ = op.__doc__
@@ -318,7 +331,8 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
                 f"backward: grad can be implied only for a tensor with one element, got shape "
                 f"{root.shape}; pass grad= of that shape or reduce first (e.g. .sum())"
             )
-        seed = np.ones(root.data.shape, root.data.dtype)  # cheaper than ones_like's dispatch
+        seed = np.empty(root.data.shape, root.data.dtype)  # empty + fill: np.ones is a Python wrapper
+        seed.fill(1)
     else:
         seed = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=root.dtype)
         if seed.shape != root.shape:
@@ -351,11 +365,24 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
             if ig is None or not need:
                 continue
             data = inp.data
-            # Fast path: most gradients already have the input's shape and dtype.
-            if not (type(ig) is np.ndarray and ig.shape == data.shape and ig.dtype == data.dtype):
+            # Fast path: most gradients already have the input's shape and dtype (``is`` first: numpy
+            # shares one dtype object per builtin type, so the full comparison is rarely needed).
+            if not (
+                type(ig) is np.ndarray
+                and ig.shape == data.shape
+                and (ig.dtype is data.dtype or ig.dtype == data.dtype)
+            ):
                 ig = _checked(ig, inp, node.fn)  # type: ignore[union-attr]
             input_node = inp._node
             if input_node is None:
+                if inp.grad is None and ig is not g and id(ig) not in adopted:
+                    # _accumulate_leaf's most common case, inlined (same rule): a fresh array of its
+                    # own becomes the leaf's .grad without a copy — every parameter, every step.
+                    flags = ig.flags
+                    if flags.owndata and flags.writeable:
+                        adopted.add(id(ig))
+                        inp.grad = ig
+                        continue
                 _accumulate_leaf(inp, ig, adopted, g)
             else:
                 previous = pending.get(input_node)

@@ -81,8 +81,8 @@ def distinct_units(weight: Any, tol: float = 1e-3) -> int:
 
     Columns ``i`` and ``j`` are the same unit when ``||w_i - w_j|| <= tol * max_k ||w_k||``; units
     are grouped greedily (each unit joins the first earlier group it is that close to). An all-zero
-    weight has 1 distinct unit. N-D kernels ``(..., in, out)`` are flattened to ``(prod(shape[:-1]),
-    out)``.
+    weight has 1 distinct unit. N-D kernels ``(..., in, out)`` (one unit per output channel) are
+    flattened to ``(prod(shape[:-1]), out)``.
 
     Raises
     ------
@@ -186,7 +186,9 @@ def saturation_fraction(pre_activations: Any, activation: str | Activation) -> f
     ``SATURATION_FACTOR`` = 1 - 0.97² ≈ 0.059 (:data:`tinynet.nn.activation.SATURATION_FACTOR`) and
     max|φ'| is the activation's ``max_derivative``; there the gradient on its way back is multiplied
     by less than 6% of the activation's best slope. For tanh this is exactly ``|tanh(h)| > 0.97``,
-    for sigmoid an output below 0.015 or above 0.985.
+    for sigmoid an output below 0.015 or above 0.985. The share is over every element, which for a
+    channels-last image ``(N, H, W, C)`` is also the mean over its channels of each channel's
+    share (every channel has ``N * H * W`` elements).
 
     Parameters
     ----------
@@ -213,11 +215,15 @@ def saturation_fraction(pre_activations: Any, activation: str | Activation) -> f
 def dead_fraction(pre_activations: Any, activation: str | Activation = "relu") -> float:
     """Share of units whose slope ``φ'(h)`` is exactly 0 on every example of the batch.
 
-    ``pre_activations`` holds the activation's inputs h, shape ``(N, ...)``; a unit is one position
-    of the trailing dimensions. No gradient passes a dead unit for any of these examples, so the
-    weights in front of it do not learn from them. For ReLU a unit is dead when ``h <= 0`` on every
-    example; a unit of ELU, SELU or GELU with negative inputs still passes gradient (those declare
-    ``can_die = False``). An empty batch gives 0.
+    ``pre_activations`` holds the activation's inputs h. For a 2-D batch ``(N, units)`` (or 1-D
+    ``(N,)``: one unit) a unit is a column. For 3 or more dimensions the input is channels-last,
+    such as an NHWC image ``(N, H, W, C)``: a unit is a *channel*, and every example at every
+    position is one of its ``N * H * W`` samples, so a channel is dead when ``φ'(h) = 0`` at every
+    pixel of every example (a convolution's output channel shares its filter over all positions).
+    No gradient passes a dead unit for any of these examples, so the weights in front of it do not
+    learn from them. For ReLU a unit is dead when ``h <= 0`` on every sample; a unit of ELU, SELU
+    or GELU with negative inputs still passes gradient (those declare ``can_die = False``). An
+    empty batch gives 0.
 
     Raises
     ------
@@ -231,9 +237,10 @@ def dead_fraction(pre_activations: Any, activation: str | Activation = "relu") -
     slopes = _slopes("dead_fraction", pre_activations, act)
     if slopes.ndim == 0 or slopes.shape[0] == 0:
         return 0.0
-    flat = slopes.reshape(slopes.shape[0], -1)
-    if flat.shape[1] == 0:
+    channels = slopes.shape[-1] if slopes.ndim >= 3 else math.prod(slopes.shape[1:])
+    if channels == 0 or slopes.size == 0:
         return 0.0
+    flat = slopes.reshape(-1, channels)
     return float(np.mean(np.all(flat == 0, axis=0)))
 
 

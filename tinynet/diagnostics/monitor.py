@@ -21,6 +21,12 @@ On a fixed *probe* batch it records, at initialization and every ``every`` optim
   weight layer), the weight-gradient ratio ``||dL/dW_first|| / ||dL/dW_last||``, the std of the
   model's output (``logit_std``) and the probe loss against ``ln C``.
 
+Convolutions are read per output channel: a kernel ``(kh, kw, in, out)`` has ``out`` units, each
+its whole filter (the kernel seen as ``(kh·kw·in, out)``), and an NHWC output ``(N, H, W, C)`` is
+``N·H·W`` samples of ``C`` channels, so a dead channel is one with ``φ'(h) = 0`` at every pixel of
+every probe example (the saturated share, over every element, is the mean of the channels' shares).
+Means, stds, histograms and gradient figures are over every element, as for a dense layer.
+
 After every optimizer step (:meth:`Monitor.on_step`) it also records the update:data ratio
 ``log10(std(ΔW) / std(W))`` of each weight. :meth:`Monitor.table` renders a text table,
 :meth:`Monitor.findings` names what it sees in plain words, :meth:`Monitor.to_json` exports
@@ -264,9 +270,15 @@ class Monitor:
         self._outputs = {}
         self._inputs = {}
         self._capturing = True
+        modules = self.model.modules() if callable(getattr(self.model, "modules", None)) else []
+        # e.g. BatchNorm: normalized by the probe's own statistics, as in a training step
+        batch_stats = [m for m in modules if getattr(m, "uses_batch_statistics", False)]
+        buffers = [[b.copy() for b in m.buffers(recurse=False)] for m in batch_stats]
         try:
             if hasattr(self.model, "eval"):
                 self.model.eval()
+            for m in batch_stats:
+                m.training = True
             with enable_grad():
                 x = Tensor(self.probe)
                 output = self.model(x)
@@ -284,6 +296,9 @@ class Monitor:
             self._capturing = False
             if hasattr(self.model, "train"):
                 self.model.train(was_training)
+            for m, saved_buffers in zip(batch_stats, buffers, strict=True):
+                for live, old in zip(m.buffers(recurse=False), saved_buffers, strict=True):
+                    live[...] = old  # the probe must not move the running statistics
             for p, g in zip(params, saved, strict=True):
                 p.grad = g
         return output if isinstance(output, Tensor) else None, loss, grads
@@ -410,6 +425,7 @@ class Monitor:
             "type": type(t.module).__name__,
             "fan_in": int(fans[0]),
             "fan_out": int(fans[1]),
+            "weight_shape": [int(n) for n in w.shape],
             "weight_std": w_std,
             "weight_grad_norm": None,
             "weight_grad_std": None,

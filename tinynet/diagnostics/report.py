@@ -31,11 +31,20 @@ def _optional(value: Any, fmt: Callable[[Any], str]) -> str:
     return "-" if value is None else fmt(value)
 
 
+def _sizes(layer: dict[str, Any]) -> str:
+    """``"784→256"`` (the fans) for a dense layer; ``"1→16 3×3"`` (channels and kernel) for a
+    channels-last kernel ``(k1, ..., in, out)``, whose fans would read ``9→144``."""
+    shape = layer.get("weight_shape") or []
+    if len(shape) > 2:
+        return f"{shape[-2]}→{shape[-1]} " + "×".join(str(k) for k in shape[:-2])
+    return f"{layer['fan_in']}→{layer['fan_out']}"
+
+
 #: every column: header -> cell; "module" and "act" are left-aligned, the numbers right-aligned
 _COLUMNS: dict[str, _Cell] = {
     "layer": lambda layer, pre, act, known: str(layer["layer"]),
     "module": lambda layer, pre, act, known: f"{layer['name']} {layer['type']}",
-    "in→out": lambda layer, pre, act, known: f"{layer['fan_in']}→{layer['fan_out']}",
+    "in→out": lambda layer, pre, act, known: _sizes(layer),
     "pre std": lambda layer, pre, act, known: format_number(pre.get("std")),
     "mf pre": lambda layer, pre, act, known: format_number(layer.get("pre_std_theory")),
     "act": lambda layer, pre, act, known: known.display(act["kind"]) if act else "-",

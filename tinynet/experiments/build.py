@@ -7,18 +7,17 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from .. import data, nn, optim
-from .. import init as tinit
+from .. import data, optim
 from .._checks import check_int, unknown_choice
-from ..nn.activation import make_activation
+from .architectures import build_model
 from .config import DATASETS, DEFAULT_LR, OPTIMIZERS, SYNTHETIC_TEST, SYNTHETIC_TRAIN
 
-__all__ = ["Dataset", "build_mlp", "load_dataset", "make_optimizer"]
+__all__ = ["Dataset", "build_mlp", "build_model", "load_dataset", "make_optimizer"]
 
 
 # ------------------------------------------------------------------------------------------ model
@@ -35,10 +34,11 @@ def build_mlp(
 ) -> Any:
     """An MLP: ``depth`` hidden blocks ``Linear(·, width), activation``, then ``Linear(·, n_classes)``.
 
-    Every layer is then (re)initialized by ``tinynet.init.apply(model, weight=init, bias=bias_init,
-    rng=rng, data=data)``: one random stream per parameter, derived from the seed and the
-    parameter's name. ``data`` (a batch of inputs) is needed by data-dependent schemes such as
-    ``"lsuv"``. ``depth=0`` gives a linear softmax classifier.
+    :func:`~.architectures.build_model` of ``"mlp"``: every layer is then (re)initialized by
+    ``tinynet.init.apply(model, weight=init, bias=bias_init, rng=rng, data=data)``, one random
+    stream per parameter, derived from the seed and the parameter's name. ``data`` (a batch of
+    inputs) is needed by data-dependent schemes such as ``"lsuv"``. ``depth=0`` gives a linear
+    softmax classifier.
 
     Raises
     ------
@@ -46,23 +46,8 @@ def build_mlp(
         For a negative depth, a width or size below 1, an unknown activation or init spec, or a
         data-dependent init without ``data``.
     """
-    for name, value, low in (("in_features", in_features, 1), ("n_classes", n_classes, 1),
-                             ("depth", depth, 0), ("width", width, 1)):  # fmt: skip
-        check_int("build_mlp", name, value, minimum=low)
-    weight_spec = tinit.get(init)
-    bias_spec = tinit.get(bias_init)
-    make_activation(activation)  # an unknown name fails before any layer is built
-    modules: list[Any] = []
-    fan_in = in_features
-    for _ in range(depth):
-        modules += [nn.Linear(fan_in, width), make_activation(activation)]
-        fan_in = width
-    modules.append(nn.Linear(fan_in, n_classes))
-    model = nn.Sequential(*modules)
-    if getattr(weight_spec, "data_dependent", False) and data is None:
-        raise ValueError(f"build_mlp: init {weight_spec!r} is data-dependent; pass data=x_batch")
-    tinit.apply(model, weight=weight_spec, bias=bias_spec, rng=rng, data=data)
-    return model
+    check_int("build_mlp", "in_features", in_features, minimum=1)
+    return build_model("mlp", (in_features,), n_classes, depth, width, activation, init, bias_init, rng, data)
 
 
 def make_optimizer(
@@ -99,7 +84,9 @@ def make_optimizer(
 # ------------------------------------------------------------------------------------------ data
 @dataclass
 class Dataset:
-    """Flattened, standardized float32 inputs and int64 labels, with where they came from."""
+    """Flattened, standardized float32 inputs and int64 labels, with where they came from, and the
+    shape of one image ``(height, width, channels)`` when the inputs are images (None otherwise).
+    :meth:`as_images` gives the same data as NHWC images."""
 
     name: str
     x_train: np.ndarray
@@ -107,6 +94,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     seconds: float = 0.0
+    image_shape: tuple[int, int, int] | None = None
 
     @property
     def n_classes(self) -> int:
@@ -115,8 +103,44 @@ class Dataset:
 
     @property
     def in_features(self) -> int:
-        """Number of input features per example."""
-        return int(self.x_train.shape[1])
+        """Number of input features per example (all of an image's pixels and channels)."""
+        return int(np.prod(self.x_train.shape[1:]))
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        """The shape of one example as the arrays hold it: ``(features,)`` or ``(H, W, C)``."""
+        return tuple(int(n) for n in self.x_train.shape[1:])
+
+    def as_images(self) -> Dataset:
+        """The same examples as NHWC images ``(N, height, width, channels)`` (views, no copy).
+
+        Raises
+        ------
+        ValueError
+            If the inputs are not images (a dataset of plain feature vectors).
+        """
+        if self.x_train.ndim == 4:
+            return self
+        if self.image_shape is None:
+            raise ValueError(
+                f"Dataset {self.name!r}: its inputs are {self.in_features} plain features, not images, "
+                "so a convolutional architecture cannot take them (use arch 'mlp' or 'resmlp')"
+            )
+        shape = self.image_shape
+        return replace(
+            self,
+            x_train=self.x_train.reshape(len(self.x_train), *shape),
+            x_test=self.x_test.reshape(len(self.x_test), *shape),
+        )
+
+
+def _image_shape(x: np.ndarray) -> tuple[int, int, int] | None:
+    """``(H, W, 1)`` for grey images ``(N, H, W)``, ``(H, W, C)`` for ``(N, H, W, C)``, else None."""
+    if x.ndim == 3:
+        return (int(x.shape[1]), int(x.shape[2]), 1)
+    if x.ndim == 4:
+        return (int(x.shape[1]), int(x.shape[2]), int(x.shape[3]))
+    return None
 
 
 def _prepare(x: np.ndarray) -> np.ndarray:
@@ -161,6 +185,7 @@ def load_dataset(
         (x_tr, y_tr), (x_te, y_te) = data.load(os.fspath(name))
     if limit is not None:
         x_tr, y_tr, x_te, y_te = x_tr[:limit], y_tr[:limit], x_te[:limit], y_te[:limit]
+    image_shape = _image_shape(np.asarray(x_tr))
     x_tr, x_te = _prepare(np.asarray(x_tr)), _prepare(np.asarray(x_te))
     # data.standardize would do the same through float64 temporaries (376 MB for 60,000 images)
     mean = np.float32(x_tr.mean(dtype=np.float64))
@@ -174,4 +199,5 @@ def load_dataset(
         x_test=x_te,
         y_test=np.asarray(y_te).astype(np.int64),
         seconds=time.perf_counter() - began,
+        image_shape=image_shape,
     )

@@ -9,6 +9,7 @@ import argparse
 import math
 import os
 import sys
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import fields
@@ -16,17 +17,20 @@ from typing import Any, NoReturn
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from .. import init
+from .. import init, report
 from .._checks import check_int, unknown_choice
 from ..nn.activation import ACTIVATIONS
 from ..plotting import require_matplotlib
 from ..training import write_line
-from .config import OPTIMIZERS, Config, ConfigError, check_memory, validate
+from .architectures import ARCHITECTURES, DEFAULT_SIZES, NORMS, RESIDUAL_INITS
+from .config import OPTIMIZERS, Config, ConfigError, check_memory, describe, validate
+from .leaderboard import COLUMNS
 
 __all__ = [
     "DEFAULT_THREADS",
     "MAX_ERROR_CHARS",
     "Parser",
+    "add_report_argument",
     "add_run_arguments",
     "add_threads_argument",
     "blas_threads",
@@ -45,6 +49,9 @@ __all__ = [
     "save_study_figures",
     "unknown_choice",
     "use_threads",
+    "write_run_report",
+    "write_study_report",
+    "write_sweep_report",
 ]
 
 #: BLAS threads of an example's process unless ``--threads`` says otherwise: several BLAS threads
@@ -262,12 +269,26 @@ def add_run_arguments(
     parser: argparse.ArgumentParser, defaults: Config, min_epochs: int = 1, seed_help: str = "seed"
 ) -> None:
     """Add the flags shared by every command that trains one :class:`tinynet.experiments.Config`:
-    ``--activation --depth --width --optimizer --lr --momentum --batch-size --epochs --seed --data
-    --limit``, with ``defaults`` (a Config) as their defaults."""
+    ``--arch --depth --width --residual --norm --activation --optimizer --lr --momentum --batch-size
+    --epochs --seed --data --limit``, with ``defaults`` (a Config) as their defaults;
+    ``--depth``/``--width`` not given take ``defaults``' for an MLP and
+    :data:`~.architectures.DEFAULT_SIZES` for the others (:func:`config_from_args`)."""
     d, p = defaults, parser
+    sizes = ", ".join(f"{arch} {depth}x{width}" for arch, (depth, width) in DEFAULT_SIZES.items())
+    p.add_argument("--arch", choices=ARCHITECTURES, default=d.arch,
+                   help="the network: an MLP, a small plain CNN, a deep plain CNN without pooling (circular "
+                   "padding), a residual MLP, a small residual CNN")
+    p.add_argument("--depth", type=int_at_least(0), default=None,
+                   help=f"hidden layers (cnn: conv layers; resmlp, resnet: residual blocks); default "
+                   f"{d.depth} for mlp, {sizes}")
+    p.add_argument("--width", type=int_at_least(1), default=None,
+                   help=f"units per hidden layer (cnn, resnet: channels); default {d.width} for mlp")
+    p.set_defaults(mlp_depth=d.depth, mlp_width=d.width)
+    p.add_argument("--residual", choices=RESIDUAL_INITS, default=d.residual,
+                   help="resmlp, resnet: start every block by Fixup (after --init) or ReZero (scale 0)")
+    p.add_argument("--norm", choices=NORMS, default=d.norm,
+                   help="mlp: a BatchNorm1d or LayerNorm between every hidden Linear and its activation")
     p.add_argument("--activation", default=d.activation, help=", ".join(ACTIVATIONS))
-    p.add_argument("--depth", type=int_at_least(0), default=d.depth, help="hidden layers")
-    p.add_argument("--width", type=int_at_least(1), default=d.width, help="units per hidden layer")
     p.add_argument("--optimizer", default=d.optimizer, help=", ".join(OPTIMIZERS))
     p.add_argument("--lr", type=number, default=None, help="learning rate (default per optimizer)")
     p.add_argument("--momentum", type=number, default=None, help="SGD/RMSprop momentum")
@@ -283,6 +304,11 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     validated; a bad field exits through ``parser.error`` naming its flag. A ``bias_init`` flag
     left at None takes the weight scheme's ``bias_partner`` (``edge_of_chaos``), else zeros."""
     given = {f.name: getattr(args, f.name) for f in fields(Config) if hasattr(args, f.name)}
+    for i, name in enumerate(("depth", "width")):  # not given: the architecture's own size
+        if name in given and given[name] is None:
+            arch = given.get("arch", Config.arch)
+            mlp = getattr(args, f"mlp_{name}", getattr(Config, name))
+            given[name] = mlp if arch not in DEFAULT_SIZES else DEFAULT_SIZES[arch][i]
     if "bias_init" in given and given["bias_init"] is None:  # not given: the weight scheme's own
         try:
             partner = getattr(init.get(given.get("init", Config.init)), "bias_partner", None)
@@ -297,3 +323,63 @@ def config_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     except ValueError as error:  # a malformed $TINYNET_MEMORY_LIMIT
         parser.error(str(error))
     return config
+
+
+# ------------------------------------------------------------------------------------- --report
+def add_report_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--report FILE.html``: one self-contained, interactive HTML file of the results
+    (:mod:`tinynet.report`). Check it with :func:`check_output_path` before any work."""
+    parser.add_argument("--report", metavar="FILE.html",
+                        help="write an interactive HTML report (one file, opens offline)")  # fmt: skip
+
+
+def write_run_report(path: str, result: Any, title: str = "train.py") -> str:
+    """Write the report of one :class:`tinynet.experiments.ExperimentResult` (its Monitor's records
+    with histograms, its training losses) to ``path``; returns the "open it" line."""
+    began = time.perf_counter()
+    config = result.config
+    entry = report.run_entry(
+        config.init if config.parametrization is None else config.parametrization,
+        result.monitor.to_dict(histograms=True), fit=result.fit.to_dict(), seed=config.seed,
+    )  # fmt: skip
+    data = report.report_data(
+        f"{title}: {entry['label']}", subtitle=describe(config, result.dataset), runs=[entry],
+        config=config.to_dict(),
+    )  # fmt: skip
+    size = report.write_report(path, data)
+    return report.open_line(path, size, time.perf_counter() - began)
+
+
+def write_sweep_report(path: str, result: Any, title: str = "compare_inits.py") -> str:
+    """Write the report of a :class:`tinynet.experiments.SweepResult`: the sortable leaderboard,
+    every run's loss, and the per-layer views of each scheme whose run kept its records
+    (``sweep(..., histories=True)``); returns the "open it" line."""
+    began = time.perf_counter()
+    summary = result.to_dict()
+    runs = [
+        report.run_entry(r["init"], r["monitor"], seed=r.get("seed"))
+        for r in summary["runs"]
+        if r.get("monitor")
+    ]
+    data = report.report_data(
+        f"{title}: {len(result.inits)} schemes × {len(result.seeds)} seed(s)",
+        subtitle=describe(result.config), runs=runs,
+        sweep=report.sweep_section(summary, columns=COLUMNS), config=result.config.to_dict(),
+    )  # fmt: skip
+    size = report.write_report(path, data)
+    return report.open_line(path, size, time.perf_counter() - began)
+
+
+def write_study_report(path: str, results: dict[str, Any], title: str, subtitle: str = "") -> str:
+    """Write the report of studies' plain results (``{study name: results}``, as the study
+    examples print with ``--json``): their charts (:func:`tinynet.report.study_panels`) and the
+    results embedded (without wall-clock times, output paths and ``figures``); returns the "open
+    it" line."""
+    began = time.perf_counter()
+    studies = {k: v for k, v in results.items() if k not in ("config", "figures")}
+    data = report.report_data(
+        title, subtitle=subtitle, panels=report.study_panels(studies), studies=studies,
+        config=results.get("config"),
+    )  # fmt: skip
+    size = report.write_report(path, data)
+    return report.open_line(path, size, time.perf_counter() - began)

@@ -12,6 +12,7 @@ from .. import init
 from .._checks import closest, is_int, unknown_choice
 from .._text import format_bytes, plural
 from ..nn.activation import ACTIVATIONS
+from .architectures import ARCHITECTURES, NORM_ARCHITECTURES, NORMS, RESIDUAL_INITS
 
 if TYPE_CHECKING:
     from .build import Dataset
@@ -87,6 +88,15 @@ class Config:
     parametrization: str | None = None
     #: the width at which the parametrization equals SP (None: ``width``)
     base_width: int | None = None
+    #: the network: "mlp", "cnn", "resmlp" or "resnet" (:mod:`tinynet.experiments.architectures`;
+    #: ``depth`` and ``width`` mean layers and units, conv layers or blocks and channels)
+    arch: str = "mlp"
+    #: None, or how a residual arch starts its blocks: "fixup" (``init.fixup`` after ``init``) or
+    #: "rezero" (``nn.Residual(scale=0.0)``)
+    residual: str | None = None
+    #: None, or a normalization layer before every hidden activation of an ``mlp``: "batchnorm"
+    #: (``nn.BatchNorm1d``) or "layernorm" (``nn.LayerNorm``)
+    norm: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict."""
@@ -120,12 +130,24 @@ def validate(config: Config) -> Config:
         except (ValueError, TypeError) as error:
             raise ConfigError(name, str(error)) from None
     checks = (
+        ("arch", config.arch, ARCHITECTURES),
         ("activation", config.activation, tuple(ACTIVATIONS)),
         ("optimizer", config.optimizer, tuple(OPTIMIZERS)),
     )
     for name, value, valid in checks:
         if value not in valid:
             raise ConfigError(name, str(unknown_choice(name, value, valid)))
+    if config.residual is not None:
+        if config.residual not in RESIDUAL_INITS:
+            raise ConfigError("residual", str(unknown_choice("residual", config.residual, RESIDUAL_INITS)))
+        if not config.arch.startswith("res"):
+            raise ConfigError("residual", f"needs a residual arch (resmlp, resnet), got arch {config.arch!r}")
+    if config.norm is not None:
+        if config.norm not in NORMS:
+            raise ConfigError("norm", str(unknown_choice("norm", config.norm, NORMS)))
+        if config.arch not in NORM_ARCHITECTURES:
+            archs = ", ".join(NORM_ARCHITECTURES)
+            raise ConfigError("norm", f"is only for arch {archs}, got arch {config.arch!r}")
     if config.data not in DATASETS and not os.path.exists(config.data):
         hint = closest(config.data, DATASETS)
         text = f"{config.data!r} is neither one of {', '.join(DATASETS)} nor an existing path"
@@ -179,11 +201,19 @@ def describe(config: Config, dataset: Dataset | None = None) -> str:
     if config.optimizer in ("sgd", "rmsprop"):
         default = 0.9 if config.optimizer == "sgd" else 0.0
         opt += f" momentum {default if config.momentum is None else config.momentum:g}"
-    weights = f"init {config.init}"
+    weights = f"init {config.init}" + (f" + {config.residual}" if config.residual else "")
     if config.parametrization is not None:
         weights = f"parametrization {config.parametrization} (base width {config.base_width or config.width})"
+    if config.arch != "mlp":
+        unit = "channels" if config.arch in ("cnn", "plaincnn", "resnet") else "units"
+        layer = "conv layer" if config.arch in ("cnn", "plaincnn") else "residual block"
+        sizes = f"{plural(config.depth, layer)} of {config.width} {unit}"
+    if config.norm is not None:
+        sizes += f" with {config.norm}"
+    name = {"mlp": "MLP", "cnn": "CNN", "plaincnn": "plain CNN (circular padding, no pooling)",
+            "resmlp": "residual MLP", "resnet": "residual CNN"}[config.arch]  # fmt: skip
     return (
-        f"MLP {sizes} ({config.activation}), {weights} "
+        f"{name} {sizes} ({config.activation}), {weights} "
         f"(bias {config.bias_init}), {opt}, batch {config.batch_size}, {plural(config.epochs, 'epoch')}, "
         f"seed {config.seed}"
     )
@@ -242,7 +272,8 @@ def memory_limit() -> int | None:
 def check_memory(config: Config, in_features: int = 784, n_classes: int = 10) -> None:
     """Refuse a network that cannot fit: :func:`mlp_memory` of ``config`` against
     :func:`memory_limit`. The data is not loaded yet, so the MNIST shape (784 inputs, 10 classes)
-    stands in for it.
+    stands in for it. A residual MLP counts as an MLP of two layers per block; the convolutional
+    architectures are not estimated.
 
     Raises
     ------
@@ -253,7 +284,10 @@ def check_memory(config: Config, in_features: int = 784, n_classes: int = 10) ->
     """
     limit = memory_limit()
     c = config
-    need = mlp_memory(in_features, c.width, c.depth, n_classes, c.batch_size, c.probe_size)
+    if c.arch in ("cnn", "plaincnn", "resnet"):  # their size is set by the images, which are not loaded yet
+        return
+    depth = 2 * c.depth if c.arch == "resmlp" else c.depth  # a residual block holds two layers
+    need = mlp_memory(in_features, c.width, depth, n_classes, c.batch_size, c.probe_size)
     if limit is None or need <= limit:
         return
     field = "depth" if config.depth > config.width else "width"

@@ -27,7 +27,8 @@ from ..training import (
     validate_checkpoint,
     write_line,
 )
-from .build import Dataset, build_mlp, load_dataset, make_optimizer
+from .architectures import needs_images
+from .build import Dataset, build_model, load_dataset, make_optimizer
 from .config import DEFAULT_LR, Config
 
 __all__ = ["RESUME_FIELDS", "ExperimentResult", "check_resume", "run", "summary"]
@@ -37,7 +38,7 @@ __all__ = ["RESUME_FIELDS", "ExperimentResult", "check_resume", "run", "summary"
 #: change nothing in the training)
 RESUME_FIELDS = (
     "init", "bias_init", "activation", "depth", "width", "optimizer", "lr", "momentum",
-    "batch_size", "data", "limit", "seed", "parametrization", "base_width",
+    "batch_size", "data", "limit", "seed", "parametrization", "base_width", "arch", "residual", "norm",
 )  # fmt: skip
 
 
@@ -128,8 +129,11 @@ def summary(result: ExperimentResult) -> str:
 
 def _effective(config: Mapping[str, Any]) -> dict[str, Any]:
     """A config dict with the optimizer defaults a None ``lr``/``momentum`` stands for filled in, so
-    ``--lr 0.02`` and the SGD default compare equal."""
+    ``--lr 0.02`` and the SGD default compare equal (and ``arch`` "mlp" where it is missing)."""
     out = dict(config)
+    out.setdefault("arch", "mlp")  # checkpoints written before architectures existed were MLPs
+    out.setdefault("residual", None)
+    out.setdefault("norm", None)  # nor normalization layers before norm existed
     name = out.get("optimizer")
     if out.get("lr") is None and name in DEFAULT_LR:
         out["lr"] = DEFAULT_LR[name]
@@ -175,12 +179,14 @@ def run(
     record_every: int | None = None,
     record_final: bool = False,
     bins: int = 50,
+    on_step: Callable[[int, Any], None] | None = None,
 ) -> ExperimentResult:
-    """The one training run: load the data, build and initialize the MLP, train it with a Monitor.
+    """The one training run: load the data, build and initialize the network, train it with a Monitor.
 
     Every example, sweep and study that trains goes through here. The run seeds the default
     Generator with ``config.seed`` (dropout and anything else drawing from it), builds
-    :func:`build_mlp` (weights from ``config.init``, one stream per parameter from the seed), the
+    :func:`~.architectures.build_model` of ``config.arch`` (NHWC images for the convolutional ones;
+    weights from ``config.init``, one stream per parameter from the seed), the
     optimizer of :func:`make_optimizer`, a :class:`tinynet.diagnostics.Monitor` on the first
     ``config.probe_size`` training examples, and calls :func:`tinynet.training.fit` (shuffling seeded by
     ``config.seed``; ``config.to_dict()`` is stored in every checkpoint).
@@ -215,6 +221,9 @@ def run(
         Also record the state after the last step when no record was taken there.
     bins
         Histogram bins per module and record (1 when nobody draws the histograms).
+    on_step
+        Called as ``on_step(step, model)`` after each optimizer step (a study's own per-step
+        measurement: the coordinate check's mean ``|x|`` per layer).
 
     Raises
     ------
@@ -235,9 +244,12 @@ def run(
     manual_seed(config.seed)
     data = dataset if dataset is not None else load_dataset(config.data, config.limit, config.download)
     probe = slice(0, min(config.probe_size, len(data.x_train)))
-    model = build_mlp(
-        data.in_features, data.n_classes, config.depth, config.width, config.activation,
-        config.init, config.bias_init, rng=config.seed, data=data.x_train[probe],
+    if needs_images(config.arch):
+        data = data.as_images()
+    model = build_model(
+        config.arch, data.in_shape, data.n_classes, config.depth, config.width, config.activation,
+        config.init, config.bias_init, rng=config.seed, data=data.x_train[probe], residual=config.residual,
+        norm=config.norm,
     )  # fmt: skip
     params: Any = model.parameters()
     if config.parametrization is not None:  # re-initializes the weights; per-layer lr_mult groups
@@ -262,6 +274,7 @@ def run(
         epochs=config.epochs, batch_size=config.batch_size, monitor=monitor,
         progress=progress and not quiet, verbose=not quiet, log=log, checkpoint=checkpoint,
         resume=ckpt, rng=config.seed, config=config.to_dict(),
+        on_step=None if on_step is None else (lambda step: on_step(step, model)),
     )  # fmt: skip
     if record_final and monitor.history[-1]["step"] != result.steps:
         monitor.record(result.steps)

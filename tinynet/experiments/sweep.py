@@ -27,6 +27,7 @@ shared by the whole process, so concurrent runs in one process disturb each othe
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -44,6 +45,8 @@ from .studies.common import resolve_scheme
 
 __all__ = [
     "BLAS_THREAD_VARIABLES",
+    "HISTORY_BINS",
+    "HISTORY_PER_EPOCH",
     "NOT_IN_DEFAULT_SWEEP",
     "SHOWCASE",
     "SweepResult",
@@ -61,7 +64,12 @@ SHOWCASE: dict[str, str] = {"constant": "constant(value=0.05)"}
 #: registered strategies left out of the default sweep, with the reason (name them in ``inits``)
 NOT_IN_DEFAULT_SWEEP: dict[str, str] = {
     "edge_of_chaos": "critical only for the activation it names (tanh by default), not the sweep's ReLU",
+    "delta_orthogonal": "a convolution-kernel scheme; on the sweep's dense layers it is orthogonal",
 }
+
+#: with ``histories=True``: Monitor records per epoch and histogram bins kept for each scheme's first seed
+HISTORY_PER_EPOCH = 2
+HISTORY_BINS = 24
 
 
 def registered_schemes() -> list[str]:
@@ -164,13 +172,24 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     is :func:`tinynet.experiments.run` with the Monitor recording only at initialization and after
     the last step, without histograms, and nothing printed. Module-level and dict-in/dict-out so
     that any executor can pickle it.
+
+    With ``task["history"] = {"per_epoch": k, "bins": b}`` the Monitor records ``k`` times per epoch
+    with ``b``-bin histograms instead, and the summary gains ``monitor``: its
+    ``to_dict(histograms=True, updates=False)`` without the weight-gradient histograms (for
+    :mod:`tinynet.report`). Records change nothing in the training, so every other figure is the same.
     """
     config = Config(**task["config"])
     scheme = task.get("scheme", config.init)
+    keep = task.get("history")
     began = time.perf_counter()
     try:
+        dataset = cached_dataset(config)
+        every, bins = 0, 1
+        if keep:
+            per_epoch = math.ceil(len(dataset.x_train) / config.batch_size)
+            every, bins = max(1, math.ceil(per_epoch / int(keep["per_epoch"]))), int(keep["bins"])
         result = run(
-            config, dataset=cached_dataset(config), quiet=True, record_every=0, record_final=True, bins=1
+            config, dataset=dataset, quiet=True, record_every=every, record_final=True, bins=bins
         )
     except Exception as error:  # one broken scheme must not sink the whole sweep
         return {
@@ -179,7 +198,13 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
             **error_result(error),
             "seconds": time.perf_counter() - began,
         }
-    return summarize(result, scheme=scheme)
+    out = summarize(result, scheme=scheme)
+    if keep:
+        monitor = result.monitor.to_dict(histograms=True, updates=False)
+        for entry in monitor.get("histograms", {}).values():
+            entry.pop("weight_grads", None)
+        out["monitor"] = monitor
+    return out
 
 
 # ------------------------------------------------------------------------------------- the sweep
@@ -240,6 +265,7 @@ def sweep(
     executor: Executor | None = None,
     jobs: int | None = None,
     on_result: Callable[[dict[str, Any], int, int], None] | None = None,
+    histories: bool = False,
 ) -> SweepResult:
     """Train the same network under every scheme in ``inits`` and each seed; aggregate.
 
@@ -268,6 +294,10 @@ def sweep(
     on_result
         Called as ``on_result(run_summary, done, total)`` as each run finishes (e.g. to print
         progress).
+    histories
+        Keep the first seed's Monitor records of each scheme over training (:data:`HISTORY_PER_EPOCH`
+        records per epoch, :data:`HISTORY_BINS`-bin histograms) in its run summary's ``monitor``, for
+        :mod:`tinynet.report`; the figures of every run stay the same.
 
     Returns
     -------
@@ -297,6 +327,11 @@ def sweep(
                 base, init=resolved[spec][0], bias_init=resolved[spec][1], seed=seed
             ).to_dict(),
             "scheme": spec,
+            **(
+                {"history": {"per_epoch": HISTORY_PER_EPOCH, "bins": HISTORY_BINS}}
+                if histories and seed == seed_list[0]
+                else {}
+            ),
         }
         for spec in specs
         for seed in seed_list

@@ -4,12 +4,14 @@ Strategies are values: ``init.get("he_normal(mode='fan_out')")`` returns an :cla
 (:mod:`.strategy`: what a strategy is) whose ``repr`` is that spec again (:mod:`.registry`: how
 names become strategies). ``init.names()`` lists the registry, ``init.register``
 extends it, ``init.apply`` re-initializes a model with one random stream per parameter and
-``init.lsuv`` is the data-dependent LSUV procedure, ``edge_of_chaos`` the initialization on the
+``init.lsuv`` is the data-dependent LSUV procedure, ``init.fixup`` Fixup for residual networks
+(:mod:`.architecture`), ``edge_of_chaos`` the initialization on the
 mean-field critical line (:mod:`tinynet.theory.meanfield`), ``parametrize`` the width
 parametrizations SP, NTK and µP (:mod:`.parametrization`). docs/initialization.md gives every formula.
 """
 
 from .apply import PRESETS, apply, resolve_auto_gain
+from .architecture import fixup, fixup_scale, residual_blocks
 from .edge_of_chaos import EdgeOfChaos
 from .fans import fans
 from .gains import calculate_gain, estimate_gain
@@ -26,6 +28,7 @@ from .schemes import (
     TRUNCATION_STD,
     Constant,
     Default,
+    DeltaOrthogonal,
     HeNormal,
     HeUniform,
     Identity,
@@ -49,6 +52,7 @@ __all__ = [
     "TRUNCATION_STD",
     "Constant",
     "Default",
+    "DeltaOrthogonal",
     "EdgeOfChaos",
     "FunctionInitializer",
     "HeNormal",
@@ -73,6 +77,8 @@ __all__ = [
     "calculate_gain",
     "estimate_gain",
     "fans",
+    "fixup",
+    "fixup_scale",
     "get",
     "lsuv",
     "names",
@@ -82,5 +88,6 @@ __all__ = [
     "parse_spec",
     "register",
     "register_parametrization",
+    "residual_blocks",
     "resolve_auto_gain",
 ]

@@ -24,19 +24,22 @@ layers (:func:`tinynet.init.model.named_layers` order): the first is the *input*
   layer's bias has no width-like dimension (its length is the number of classes), so its ratio is
   1 in every table (as ``mup`` treats it: a scalar-like parameter).
 
-**Biases are set to zero.** In Tensor Programs V a bias is a weight on the constant input 1, so its
-"fan_in" is 1 and its variance Θ(1) in every table: width-independent. tinynet draws it as 0 (a
-variance that satisfies any exponent, and tinynet's ``Linear`` default), so only the bias learning
-rate differs between tables; a bias entry's variance exponent is therefore unused.
+**Biases have variance 1/fan_in** (the layer's fan_in), as DESIGN's table and PyTorch's ``Linear``
+default do: ``b ~ N(0, r^{a_bias} / fan_in)`` with the bias's own ratio (``base / fan_out`` for the
+input and hidden layers, 1 for the output layer), ``a_bias = 0`` in every built-in table. In Tensor
+Programs V a bias is a weight on the constant input 1, so its variance may be anything Θ(1)
+independent of width; ``1/fan_in`` shrinks as the hidden width grows, so a hidden bias's share of a
+pre-activation shrinks too, harmlessly (its updates, not its init, make it matter). At
+``width == base_width`` every table draws the same biases.
 
 **The built-in tables** (exponents ``a / c_sgd / c_adam``; ``n`` the width of the entry):
 
 =========  =====================  =====================  =====================  =================
 name       input weights          hidden weights         output weights         biases
 =========  =====================  =====================  =====================  =================
-``sp``     0 / 0 / 0              0 / 0 / 0              0 / 0 / 0              – / 0 / 0
-``ntk``    0 / 0 / 0              0 / 1 / ½              0 / 1 / ½              – / 0 / 0
-``mup``    0 / −1 / 0             0 / 0 / 1              1 / 1 / 1              – / −1 / 0
+``sp``     0 / 0 / 0              0 / 0 / 0              0 / 0 / 0              0 / 0 / 0
+``ntk``    0 / 0 / 0              0 / 1 / ½              0 / 1 / ½              0 / 0 / 0
+``mup``    0 / −1 / 0             0 / 0 / 1              1 / 1 / 1              0 / −1 / 0
 =========  =====================  =====================  =====================  =================
 
 Reasons, entry by entry:
@@ -75,7 +78,7 @@ import numpy as np
 
 from .._checks import check_choice, check_int, check_real, unknown_choice
 from .model import Choice, draw_layers, named_layers
-from .schemes import Normal, Zeros
+from .schemes import Normal
 
 __all__ = [
     "OPTIMIZERS",
@@ -96,7 +99,8 @@ OPTIMIZERS = ("sgd", "adam")
 class Rule:
     r"""One entry of a parametrization table: exponents of ``r = base_width / width``.
 
-    ``variance`` is ``a`` in ``Var = r^a / fan_in`` (unused for biases, which are drawn as 0);
+    ``variance`` is ``a`` in ``Var = r^a / fan_in`` (for biases: the layer's fan_in and the bias's
+    ratio);
     ``sgd`` and ``adam`` are the exponents of that optimizer's ``lr_mult = r^c``.
     """
 
@@ -237,8 +241,8 @@ def parametrize(
     (``width = fan_out`` for the input layer, ``fan_in`` otherwise; see the module docstring)::
 
         W ~ N(0, r^{a_ρ} / fan_in),        lr_mult(W) = r^{c_ρ}   (c of the chosen optimizer)
-        b = 0,                             lr_mult(b) = (base_width / fan_out)^{c_bias}
-                                           (1 for the output layer's bias)
+        b ~ N(0, r_b^{a_bias} / fan_in),   lr_mult(b) = r_b^{c_bias}
+        r_b = base_width / fan_out         (1 for the output layer's bias)
 
     Each parameter draws from its own stream (as :func:`tinynet.init.apply`), so at
     ``width == base_width`` every table gives the same weights for the same seed.
@@ -286,7 +290,9 @@ def parametrize(
         ratio = base / _width(role, fan_in, fan_out)
         std = float(np.sqrt(ratio**rule.variance / fan_in))
         has_bias = getattr(layer, "bias", None) is not None
-        chosen.append((layer_name, layer, Normal(std=std), Zeros() if has_bias else None))
+        bias_ratio = 1.0 if role == "output" else base / fan_out
+        bias_std = float(np.sqrt(bias_ratio ** table["bias"].variance / fan_in))
+        chosen.append((layer_name, layer, Normal(std=std), Normal(std=bias_std) if has_bias else None))
         prefix = f"{layer_name}." if layer_name else ""
         groups.append(
             {
@@ -297,7 +303,6 @@ def parametrize(
             }
         )
         if has_bias:
-            bias_ratio = 1.0 if role == "output" else base / fan_out
             groups.append(
                 {
                     "params": [layer.bias],

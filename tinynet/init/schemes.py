@@ -348,6 +348,23 @@ class LecunUniform(VarianceScaling):
 # structured schemes
 
 
+def _semi_orthogonal(rows: int, cols: int, rng: np.random.Generator) -> np.ndarray:
+    """A Haar-distributed ``(rows, cols)`` matrix with orthonormal columns (``rows >= cols``) or rows.
+
+    A Gaussian matrix (transposed first if wide) is QR-factorized and Q's columns are multiplied by
+    the signs of R's diagonal: without that correction Q would be biased by the factorization's
+    sign convention.
+    """
+    flat = rng.standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    signs = np.sign(np.diag(r))
+    signs[signs == 0] = 1.0
+    q = q * signs
+    return q.T if rows < cols else q
+
+
 @register("orthogonal")
 class Orthogonal(Initializer):
     """Saxe et al. (2014): a (semi-)orthogonal matrix times ``gain``.
@@ -355,7 +372,14 @@ class Orthogonal(Initializer):
     The weight is viewed as ``(rows, cols) = (prod(shape[:-1]), shape[-1])``. A Gaussian matrix is
     QR-factorized and Q's columns are multiplied by the signs of R's diagonal (so Q is uniformly
     (Haar) distributed). ``rows >= cols`` gives ``W^T W = gain**2 I``, else ``W W^T = gain**2 I``;
-    every singular value equals ``gain``.
+    every singular value equals ``gain``; element std ``gain / sqrt(max(rows, cols))``.
+
+    A channels-last kernel ``(k1, ..., kd, in, out)`` is flattened to ``(k1 * ... * kd * in, out)``:
+    each output channel's filter is one column, and the ``out`` filters are orthonormal when
+    ``prod(k) * in >= out``. This is PyTorch's convention moved to channels-last: PyTorch flattens
+    its ``(out, in, k1, ...)`` kernel to ``(out, in * prod(k))`` and makes those rows orthonormal,
+    the same filters up to the order of their elements (a permutation, which keeps orthonormality
+    and the Haar distribution).
 
     Raises
     ------
@@ -374,24 +398,66 @@ class Orthogonal(Initializer):
         rows, cols = math.prod(shape[:-1]), shape[-1]
         if rows * cols == 0:
             return np.zeros(shape)
-        flat = rng.standard_normal((rows, cols))
-        if rows < cols:
-            flat = flat.T
-        q, r = np.linalg.qr(flat)
-        signs = np.sign(np.diag(r))
-        signs[signs == 0] = 1.0
-        q = q * signs
-        if rows < cols:
-            q = q.T
-        return gain_value(self.gain) * q.reshape(shape)
+        return gain_value(self.gain) * _semi_orthogonal(rows, cols, rng).reshape(shape)
+
+
+@register("delta_orthogonal")
+class DeltaOrthogonal(Initializer):
+    """Xiao et al. (2018), *Dynamical Isometry and a Mean Field Theory of CNNs*: the delta-orthogonal
+    kernel.
+
+    A channels-last kernel ``(k1, ..., kd, in, out)`` (odd ``k``, ``in <= out``) is zero except its
+    centre tap ``[k1 // 2, ..., kd // 2]``, which holds ``gain * H`` with ``H`` an ``(in, out)``
+    Haar matrix with orthonormal rows (``H H^T = I``). A stride-1 convolution with it maps every
+    pixel's channel vector ``x`` to ``gain * x H``, of norm ``gain * ||x||``: with circular (or
+    "same" zero) padding the layer multiplies every input's norm by exactly ``gain``. Element
+    variance ``gain**2 / (out * prod(k))`` over the whole kernel, ``gain**2 / out`` on the tap.
+    A 2-D shape ``(in, out)`` is a kernel of size 1: the result is :class:`Orthogonal` with the
+    same draws (there also ``in > out``, orthonormal columns).
+
+    Raises
+    ------
+    ValueError
+        For shapes with fewer than 2 dimensions, an even spatial size (no centre tap), or
+        ``in > out`` for a kernel (its centre tap cannot have orthonormal rows).
+    """
+
+    uses_fans = False
+
+    def __init__(self, gain: float | str = 1.0) -> None:
+        self.gain = _checked_gain("delta_orthogonal", gain)
+
+    def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
+        if len(shape) < 2:
+            raise ValueError(f"delta_orthogonal: needs a shape with >= 2 dimensions, got {shape}")
+        if len(shape) == 2:
+            return Orthogonal(self.gain).sample(shape, fans, rng)
+        spatial, (n_in, n_out) = shape[:-2], shape[-2:]
+        if any(k % 2 == 0 for k in spatial):
+            raise ValueError(
+                f"delta_orthogonal: kernel {shape} has an even spatial size {spatial}; the delta "
+                "kernel needs odd sizes (k1, ..., kd) so that it has a centre tap"
+            )
+        if n_in > n_out:
+            raise ValueError(
+                f"delta_orthogonal: kernel {shape} has in = {n_in} > out = {n_out} channels; it "
+                "needs in <= out, so that its (in, out) centre tap can have orthonormal rows"
+            )
+        out = np.zeros(shape)
+        if out.size:
+            out[tuple(k // 2 for k in spatial)] = gain_value(self.gain) * _semi_orthogonal(n_in, n_out, rng)
+        return out
 
 
 @register("identity")
 class Identity(Initializer):
     """``gain`` times the (rectangular) identity ``eye(in, out)``.
 
-    For a channels-last kernel ``(k1, ..., in, out)`` it is the Dirac kernel: ``eye(in, out)`` at
-    the spatial centre, zeros elsewhere, so the layer starts as (a projection of) the identity map.
+    For a channels-last kernel ``(k1, ..., kd, in, out)`` it is the Dirac kernel: ``gain *
+    eye(in, out)`` at the spatial centre ``[k1 // 2, ..., kd // 2]``, zeros elsewhere. With
+    ``in == out`` a stride-1, "same"-padded convolution with it is ``gain`` times the identity map;
+    otherwise the first ``min(in, out)`` output channels copy the first ``min(in, out)`` input
+    channels and any further output channels are 0 (as PyTorch's ``dirac_``).
 
     Raises
     ------
@@ -417,7 +483,8 @@ class Identity(Initializer):
 @register("sparse")
 class Sparse(Initializer):
     """PyTorch's ``sparse_`` rule: N(0, std**2) with ``ceil(sparsity * n_in)`` of each output unit's
-    ``n_in`` incoming weights (each column of the ``(n_in, n_out)`` weight) set to zero. At the default
+    ``n_in`` incoming weights (each column of the ``(n_in, n_out)`` weight; of a channels-last kernel
+    ``(k1, ..., in, out)`` flattened to ``(k1·...·in, out)``) set to zero. At the default
     std 0.01 a fixed small scale; not Martens' (2010) fixed number of unit-scale incoming weights.
 
     Overall std ``std * sqrt(1 - zeros / n_in)``.
@@ -425,7 +492,7 @@ class Sparse(Initializer):
     Raises
     ------
     ValueError
-        For ``sparsity`` outside [0, 1], ``std < 0`` or a shape that is not 2-D.
+        For ``sparsity`` outside [0, 1], ``std < 0`` or a 1-D shape.
     """
 
     uses_fans = False
@@ -435,16 +502,20 @@ class Sparse(Initializer):
         self.std = _magnitude("sparse", "std", std, minimum=0.0)
 
     def sample(self, shape: Shape, fans: Fans, rng: np.random.Generator) -> np.ndarray:
-        if len(shape) != 2:
-            raise ValueError(f"sparse: needs a 2-D (n_in, n_out) shape, got {shape}")
-        rows, cols = shape
-        out = self.std * rng.standard_normal(shape)
+        if len(shape) < 2:
+            raise ValueError(
+                f"sparse: needs a 2-D (n_in, n_out) shape or a channels-last kernel (k1, ..., in, out), "
+                f"got {shape}"
+            )
+        # a kernel's incoming weights of one output channel are its (k1·...·in) column
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        out = self.std * rng.standard_normal((rows, cols))
         n_zeros = math.ceil(self.sparsity * rows)
         if n_zeros and cols:
             # a uniformly random set of n_zeros rows per column: the ranks of i.i.d. uniforms
-            chosen = np.argsort(rng.random(shape), axis=0)[:n_zeros]
+            chosen = np.argsort(rng.random((rows, cols)), axis=0)[:n_zeros]
             np.put_along_axis(out, chosen, 0.0, axis=0)
-        return out
+        return out.reshape(shape)
 
 
 @register("default", aliases=("default_bias",))

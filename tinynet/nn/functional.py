@@ -1,4 +1,5 @@
-"""Stateless neural-network functions: activations, the softmax family, losses, dropout.
+"""Stateless neural-network functions: activations, the softmax family, losses, dropout, and the
+image ops (conv2d, max_pool2d, avg_pool2d on NHWC).
 
 Activations compose the engine's primitives where that is exact and stable (leaky_relu, elu, selu);
 sigmoid, tanh, softplus, gelu, softmax, log_softmax and cross_entropy are primitives for stability.
@@ -19,7 +20,9 @@ from ..random import as_generator
 from ..tensor import Tensor, as_tensor, constant
 
 __all__ = [
+    "avg_pool2d",
     "binary_cross_entropy_with_logits",
+    "conv2d",
     "cross_entropy",
     "dropout",
     "elu",
@@ -27,6 +30,7 @@ __all__ = [
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool2d",
     "mse_loss",
     "nll_loss",
     "relu",
@@ -46,6 +50,9 @@ sigmoid = ops.sigmoid
 softplus = ops.softplus
 gelu = ops.gelu
 linear = ops.linear
+conv2d = ops.conv2d
+max_pool2d = ops.max_pool2d
+avg_pool2d = ops.avg_pool2d
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:

@@ -583,5 +583,14 @@ class Sequential(Module):
     def forward(self, x: Any) -> Any:
         """Pass ``x`` through each module in order."""
         for module in self._modules.values():
-            x = module(x)
+            # Module.__call__'s no-hook path, inlined: one Python call fewer per layer and step
+            # (unless a subclass has its own __call__).
+            if (
+                module._forward_pre_hooks
+                or module._forward_hooks
+                or type(module).__call__ is not Module.__call__
+            ):
+                x = module(x)
+            else:
+                x = module.forward(x)
         return x

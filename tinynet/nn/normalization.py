@@ -140,6 +140,10 @@ class BatchNorm1d(Module):
         an input whose channel dimension is not ``num_features``.
     """
 
+    #: the Monitor's probe sees what a training step sees: batch statistics (its running buffers
+    #: are restored afterwards), not the running ones, which at initialization are 0 and 1
+    uses_batch_statistics = True
+
     def __init__(
         self,
         num_features: int,

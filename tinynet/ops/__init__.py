@@ -2,6 +2,7 @@
 (``exp = Exp.apply``) or, where Python-level arguments need normalising, a small function. ``Tensor``'s
 operators and methods and ``nn.functional`` bind these same objects."""
 
+from .conv import conv2d
 from .cross_entropy import cross_entropy
 from .elementwise import (
     abs,
@@ -22,6 +23,7 @@ from .elementwise import (
 )
 from .linear import linear
 from .matmul import matmul
+from .pool import avg_pool2d, max_pool2d
 from .reduce import max, mean, min, sum
 from .shape import getitem, reshape, transpose
 from .softmax import log_softmax, softmax
@@ -29,6 +31,8 @@ from .softmax import log_softmax, softmax
 __all__ = [
     "abs",
     "add",
+    "avg_pool2d",
+    "conv2d",
     "cross_entropy",
     "div",
     "exp",
@@ -39,6 +43,7 @@ __all__ = [
     "log_softmax",
     "matmul",
     "max",
+    "max_pool2d",
     "mean",
     "min",
     "mul",

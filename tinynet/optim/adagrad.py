@@ -69,8 +69,16 @@ class Adagrad(Optimizer):
     ) -> None:
         state["step"] += 1
         lr = effective_lr(group) / (1 + (state["step"] - 1) * group["lr_decay"])
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        # Each temporary of the formula goes into a scratch buffer (Optimizer._scratch; None means
+        # "allocate"), computed with the docstring's operations in its order, so the rounding is too.
+        if group["weight_decay"] != 0:  # g + λθ
+            decayed = np.multiply(param, group["weight_decay"], self._scratch(param, 1))
+            decayed += grad
+            grad = decayed
         s = state["sum"]
-        s += grad * grad
-        param -= lr * (grad / (np.sqrt(s) + group["eps"]))
+        s += np.multiply(grad, grad, self._scratch(param))
+        step = np.sqrt(s, self._scratch(param))  # lr_t · g / (√s + ε)
+        step += group["eps"]
+        step = np.divide(grad, step, step)
+        step *= lr
+        param -= step

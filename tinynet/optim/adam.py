@@ -99,22 +99,32 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         state["step"] += 1
         t = state["step"]
+        # Each temporary of the formula goes into a scratch buffer (Optimizer._scratch; None means
+        # "allocate"), computed with the docstring's operations in its order, so the rounding is too.
         if weight_decay != 0:
             if self._decoupled:
                 param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
+            else:  # g + λθ
+                decayed = np.multiply(param, weight_decay, self._scratch(param, 2))
+                decayed += grad
+                grad = decayed
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= beta1
-        m += (1 - beta1) * grad
+        m += np.multiply(grad, 1 - beta1, self._scratch(param))
         v *= beta2
-        v += (1 - beta2) * (grad * grad)
+        square = np.multiply(grad, grad, self._scratch(param))
+        square *= 1 - beta2
+        v += square
         if group["amsgrad"]:
             v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         bias_correction1 = 1 - beta1**t
         bias_correction2 = 1 - beta2**t
-        denom = np.sqrt(v) / math.sqrt(bias_correction2) + eps
-        param -= (lr / bias_correction1) * m / denom
+        denom = np.sqrt(v, self._scratch(param, 1))  # √v / √(1 - β₂ᵗ) + ε
+        denom /= math.sqrt(bias_correction2)
+        denom += eps
+        step = np.multiply(m, lr / bias_correction1, self._scratch(param))
+        step /= denom
+        param -= step
 
 
 class AdamW(Adam):

@@ -12,7 +12,12 @@ from .._checks import check_real, is_int, is_real
 from ..function import enable_grad
 from ..tensor import Tensor
 
-__all__ = ["Optimizer", "check_nonnegative", "check_unit_interval", "effective_lr"]
+__all__ = ["SCRATCH_MIN_BYTES", "Optimizer", "check_nonnegative", "check_unit_interval", "effective_lr"]
+
+
+#: Parameters of at least this many bytes get scratch buffers for their update's temporaries
+#: (:meth:`Optimizer._scratch`); smaller ones allocate, which is cheaper than a lookup.
+SCRATCH_MIN_BYTES = 64 * 1024
 
 
 def check_nonnegative(owner: str, name: str, value: Any) -> None:
@@ -89,6 +94,7 @@ class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = dict(defaults)
         self.state: dict[Tensor, dict[str, Any]] = {}
+        self._work: dict[tuple[Any, ...], np.ndarray] = {}
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, Tensor):
             raise TypeError(
@@ -156,6 +162,26 @@ class Optimizer:
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not define _update()")
+
+    def _scratch(self, like: np.ndarray, slot: int = 0) -> np.ndarray | None:
+        """A work array of ``like``'s shape and dtype for the temporaries of one update, or None
+        for a small parameter (then ``np.multiply(g, lr, None)`` simply allocates).
+
+        Why: ``lr * g`` and its kind would otherwise allocate a fresh parameter-sized array per
+        temporary, per parameter, per step; on machines where fresh memory costs page faults that is
+        a visible share of a small step. Below :data:`SCRATCH_MIN_BYTES` a fresh array is cheaper
+        than the lookup. Updates run one after another, so parameters of one shape share a buffer
+        (``slot`` tells a rule's simultaneous temporaries apart). Scratch is never part of
+        ``state`` and holds nothing between calls; ``np.multiply(g, lr, out)`` for ``lr * g``
+        rounds exactly as the expression does.
+        """
+        if like.nbytes < SCRATCH_MIN_BYTES:
+            return None
+        key = (like.shape, like.dtype, slot)
+        work = self._work.get(key)
+        if work is None:
+            work = self._work[key] = np.empty(like.shape, like.dtype)
+        return work
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the gradients of every parameter: None (default) or zeros in place."""

@@ -79,22 +79,33 @@ class RMSprop(Optimizer):
     ) -> None:
         alpha, weight_decay, momentum = group["alpha"], group["weight_decay"], group["momentum"]
         state["step"] += 1
-        if weight_decay != 0:
-            grad = grad + weight_decay * param
+        # Each temporary of the formula goes into a scratch buffer (Optimizer._scratch; None means
+        # "allocate"), computed with the docstring's operations in its order, so the rounding is too.
+        if weight_decay != 0:  # g + λθ
+            decayed = np.multiply(param, weight_decay, self._scratch(param, 2))
+            decayed += grad
+            grad = decayed
         v = state["square_avg"]
         v *= alpha
-        v += (1 - alpha) * (grad * grad)
-        if group["centered"]:
+        square = np.multiply(grad, grad, self._scratch(param))
+        square *= 1 - alpha
+        v += square
+        if group["centered"]:  # √(v - g_avg²) + ε
             g_avg = state["grad_avg"]
             g_avg *= alpha
-            g_avg += (1 - alpha) * grad
-            denom = np.sqrt(v - g_avg * g_avg) + group["eps"]
-        else:
-            denom = np.sqrt(v) + group["eps"]
+            g_avg += np.multiply(grad, 1 - alpha, self._scratch(param))
+            denom = np.multiply(g_avg, g_avg, self._scratch(param, 1))
+            denom = np.subtract(v, denom, denom)
+            denom = np.sqrt(denom, denom)
+        else:  # √v + ε
+            denom = np.sqrt(v, self._scratch(param, 1))
+        denom += group["eps"]
+        ratio = np.divide(grad, denom, self._scratch(param))
         if momentum > 0:
             buf = state["momentum_buffer"]
             buf *= momentum
-            buf += grad / denom
-            param -= effective_lr(group) * buf
+            buf += ratio
+            param -= np.multiply(buf, effective_lr(group), ratio)
         else:
-            param -= effective_lr(group) * (grad / denom)
+            ratio *= effective_lr(group)
+            param -= ratio

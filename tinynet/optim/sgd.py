@@ -77,14 +77,30 @@ class SGD(Optimizer):
     def _update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
+        # Each temporary of the formula goes into a scratch buffer (Optimizer._scratch; None means
+        # "allocate"); the operations and their order are the docstring's, so the rounding is too.
         weight_decay, momentum = group["weight_decay"], group["momentum"]
-        g = grad + weight_decay * param if weight_decay != 0 else grad
+        g = grad
+        if weight_decay != 0:  # g + λθ
+            g = np.multiply(param, weight_decay, self._scratch(param, 1))
+            g += grad
         if momentum != 0:
             buf = state["momentum_buffer"]
             if buf is None:
                 buf = state["momentum_buffer"] = np.array(g, copy=True)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * g
-            g = g + momentum * buf if group["nesterov"] else buf
-        param -= effective_lr(group) * g
+                dampening = group["dampening"]
+                if dampening == 0:
+                    buf += g  # (1 - 0) · g is g exactly
+                else:
+                    buf += np.multiply(g, 1 - dampening, self._scratch(param))
+            if group["nesterov"]:  # g + μ b, into g's own scratch when it has one
+                nudge = np.multiply(buf, momentum, self._scratch(param))
+                if g is grad:
+                    g = np.add(grad, nudge, nudge)
+                else:
+                    g += nudge
+            else:
+                g = buf
+        param -= np.multiply(g, effective_lr(group), self._scratch(param))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .._text import format_signed
 from ._figure import colours, finish, grid, new_figure, positive
 
 __all__ = ["plot_coord_check", "plot_lr_transfer"]
@@ -35,7 +36,7 @@ def plot_coord_check(result: dict[str, Any], path: str | os.PathLike[str] | None
             for k, layer in enumerate(layers):
                 slope = row["slopes"][s][k]
                 ax.plot(widths, positive(row["mean_abs"][s][k]), marker="o", markersize=3,
-                        label=f"{k + 1} {layer}: {slope:+.2f}")  # fmt: skip
+                        label=f"{k + 1} {layer}: {format_signed(slope)}")  # fmt: skip
             ax.set_xscale("log", base=2)
             ax.set_yscale("log", base=2)
             if span is not None:

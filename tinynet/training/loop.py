@@ -267,6 +267,7 @@ def fit(
     log: Callable[[str], None] | None = None,
     eval_batch_size: int = 1000,
     config: Mapping[str, Any] | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> FitResult:
     """Train ``model`` with ``optimizer`` for ``epochs`` epochs of shuffled mini-batches.
 
@@ -310,6 +311,9 @@ def fit(
     config
         A JSON-ready dict describing the run (e.g. ``experiments.Config.to_dict()``), stored in
         every checkpoint so that a resumed run can be checked against it.
+    on_step
+        Called as ``on_step(step)`` after each optimizer step (after the Monitor's ``on_step``):
+        per-step measurements of one's own, such as the coordinate check's.
 
     The data is checked once, at the start, for NaN/inf (:func:`~.divergence.count_nonfinite`):
     when training then stops on a non-finite loss or gradient in a batch holding such values, the
@@ -329,6 +333,8 @@ def fit(
     test = _arrays(test_data, "test_data") if test_data is not None else None
     epochs = check_int("fit", "epochs", epochs, minimum=0)
     batch_size = check_int("fit", "batch_size", batch_size, minimum=1)
+    if on_step is not None and not callable(on_step):
+        raise TypeError(f"fit: on_step must be a callable on_step(step) or None, got {on_step!r}")
     if on_divergence not in ("stop", "raise"):
         raise ValueError(f"fit: on_divergence must be 'stop' or 'raise', got {on_divergence!r}")
     if not explode_factor > 1:
@@ -395,6 +401,8 @@ def fit(
                     result.step_losses.append(value)
                     if monitor is not None:
                         monitor.on_step(step)
+                    if on_step is not None:
+                        on_step(step)
                     running.add(value, out.data, np.asarray(yb))
                     batch_bar.update(1)
                     if progress and batch % refresh == 0:

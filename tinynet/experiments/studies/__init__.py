@@ -23,7 +23,13 @@
   steps under SP, NTK, µP and broken µP variants, with its log₂ slope (Yang et al. 2022);
 - :func:`lr_transfer`: training loss over learning rates and widths per parametrization, and
   whether the best learning rate moves with width (Yang et al. 2022), every run a task for any
-  ``concurrent.futures`` executor.
+  ``concurrent.futures`` executor;
+- :func:`conv_depth_study`: a deep plain ReLU CNN under He, Xavier and PyTorch's preset (He et al.
+  2015); :func:`delta_orthogonal_study`: a 32-layer vanilla tanh CNN at the critical point,
+  delta-orthogonal against Gaussian kernels (Xiao et al. 2018); :func:`residual_study`: a 64-block
+  residual MLP, He blocks against Fixup and ReZero; :func:`normalization_study`: a bad init rescued
+  by BatchNorm or LayerNorm, and the time per step it costs. Every run is a :func:`train_task`
+  through :func:`run_configs` (``grid.run_tasks``).
 
 One module per study; every study that trains calls :func:`tinynet.experiments.run`. Every function
 returns plain, JSON-ready dicts. ``examples/symmetry.py``, ``examples/depth_sweep.py`` and
@@ -32,7 +38,16 @@ returns plain, JSON-ready dicts. ``examples/symmetry.py``, ``examples/depth_swee
 may be presets (:func:`resolve_scheme`).
 """
 
-from .common import resolve_scheme, study_data
+from .common import (
+    initial_profile,
+    resolve_scheme,
+    run_configs,
+    seed_summary,
+    study_data,
+    summarize_variants,
+    train_task,
+)
+from .conv_depth import CONV_DEPTH_SCHEMES, conv_depth_config, conv_depth_study
 from .coord_check import (
     COORD_PARAMETRIZATIONS,
     COORD_VARIANTS,
@@ -40,6 +55,13 @@ from .coord_check import (
     coord_check,
     coord_records,
     log2_slope,
+)
+from .delta_orthogonal import (
+    DELTA_SCHEMES,
+    conv_stack_spectrum,
+    delta_config,
+    delta_orthogonal_study,
+    delta_specs,
 )
 from .depth import DEPTH_ACTIVATIONS, DEPTH_INITS, depth_study, signal_profile, std_ratio
 from .dynamics import activation_dynamics
@@ -68,6 +90,8 @@ from .lr_transfer import (
     lr_transfer,
     tied_indices,
 )
+from .normalization import NORMALIZATION_VARIANTS, normalization_config, normalization_study
+from .residual import RESIDUAL_VARIANTS, residual_config, residual_study
 from .spectra import SPECTRA_CASES, SPECTRA_DEPTHS, critical_point, jacobian_spectra, spectra_network
 from .symmetry import SYMMETRY_INITS, symmetry_study
 from .tent import (
@@ -84,16 +108,20 @@ from .tent import (
 from .trainability import TRAINABILITY_LR, TRAINABILITY_OPTIMIZERS, TRAINABILITY_SCHEMES, trainability
 
 __all__ = [
+    "CONV_DEPTH_SCHEMES",
     "COORD_PARAMETRIZATIONS",
     "COORD_VARIANTS",
     "COORD_WIDTHS",
     "CORRELATION_C0",
+    "DELTA_SCHEMES",
     "DEPTH_ACTIVATIONS",
     "DEPTH_INITS",
     "LR_LOG2",
     "LR_PARAMETRIZATIONS",
     "LR_WIDTHS",
+    "NORMALIZATION_VARIANTS",
     "PHASE_ACTIVATIONS",
+    "RESIDUAL_VARIANTS",
     "SIGMA_B2",
     "SPECTRA_CASES",
     "SPECTRA_DEPTHS",
@@ -108,13 +136,20 @@ __all__ = [
     "calibrate_depth_multiple",
     "chi1_or_limit",
     "condition_number",
+    "conv_depth_config",
+    "conv_depth_study",
+    "conv_stack_spectrum",
     "coord_check",
     "coord_records",
     "correlation_study",
     "critical_point",
     "deep_linear",
+    "delta_config",
+    "delta_orthogonal_study",
+    "delta_specs",
     "depth_scale_curve",
     "depth_study",
+    "initial_profile",
     "input_output_jacobian",
     "jacobian_spectra",
     "jacobian_study",
@@ -124,19 +159,27 @@ __all__ = [
     "lr_task",
     "lr_tasks",
     "lr_transfer",
+    "normalization_config",
+    "normalization_study",
     "phase_diagram",
     "phase_of",
     "random_tanh_network",
+    "residual_config",
+    "residual_study",
     "resolve_scheme",
+    "run_configs",
+    "seed_summary",
     "signal_profile",
     "spectra_network",
     "std_ratio",
     "study_data",
+    "summarize_variants",
     "symmetry_study",
     "tent_config",
     "tent_task",
     "tent_tasks",
     "tied_indices",
+    "train_task",
     "trainability",
     "trainability_tent",
     "trainable_depth",

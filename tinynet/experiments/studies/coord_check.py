@@ -12,6 +12,7 @@ after one Adam step), +1 as width (SP's logits).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,10 +20,11 @@ import numpy as np
 from ... import init as tinit
 from ..._checks import check_choice, check_int, check_real
 from ..._files import json_ready
+from ...function import no_grad
 from ...init.model import named_layers
-from ...nn.functional import cross_entropy
-from ...optim import SGD, Adam
-from ..build import Dataset, build_mlp
+from ..build import Dataset
+from ..config import Config, validate
+from ..run import run
 from .common import study_data
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "coord_check",
     "coord_records",
     "log2_slope",
+    "variant_table",
 ]
 
 #: the default widths, and the parametrizations checked by default
@@ -57,15 +60,30 @@ def log2_slope(widths: Sequence[float], values: Sequence[float]) -> float:
     return float(np.sum(u * (v - v.mean())) / np.sum(u * u))
 
 
-def _groups(
-    model: Any, parametrization: str, base_width: int, optimizer: str, variant: str, seed: int
-) -> list[dict[str, Any]]:
-    table_optimizer = "sgd" if variant == "sgd_table" else optimizer
-    groups = tinit.parametrize(model, parametrization, base_width, table_optimizer, rng=seed)
-    for group in groups:
-        if variant == "sp_rates" or (variant == "output_mult_1" and group["role"] == "output"):
-            group["lr_mult"] = 1.0
-    return groups
+def variant_table(parametrization: str, variant: str) -> str:
+    """The name of ``parametrization`` broken as ``variant`` says, registered as a table of its own.
+
+    ``"none"`` is the table itself. The others are derived from its exponents (so they apply to any
+    table) and registered with :func:`tinynet.init.register_parametrization` under
+    ``"<name>+<variant>"``, so a broken variant trains through the one :func:`~..run.run` exactly
+    like a user's own table:
+
+    - ``"sp_rates"``: every learning-rate exponent 0 (the table's init, SP's rates);
+    - ``"output_mult_1"``: the output weights' exponents 0 (their multiplier left at 1);
+    - ``"sgd_table"``: the Adam column replaced by the SGD column.
+    """
+    if variant == "none":
+        return parametrization
+    table = tinit.parametrization(parametrization)
+    if variant == "sp_rates":
+        broken = {role: replace(rule, sgd=0.0, adam=0.0) for role, rule in table.items()}
+    elif variant == "output_mult_1":
+        broken = {**table, "output": replace(table["output"], sgd=0.0, adam=0.0)}
+    else:
+        broken = {role: replace(rule, adam=rule.sgd) for role, rule in table.items()}
+    name = f"{parametrization}+{variant}"
+    tinit.register_parametrization(name, broken)
+    return name
 
 
 def coord_records(
@@ -83,29 +101,38 @@ def coord_records(
 ) -> list[list[float]]:
     """Mean ``|x|`` of every weight layer's output on ``(x, y)``, after each of ``steps`` steps.
 
-    Returns ``rows[step - 1][layer]`` for steps 1..``steps`` (each step: forward, cross-entropy,
-    backward, update; then a forward pass measures the layer outputs).
+    The run is :func:`tinynet.experiments.run` of a ``784-width-width-10`` ReLU MLP (He-normal
+    weights, then re-drawn by the parametrization, or its broken ``variant``: :func:`variant_table`)
+    trained on the one batch ``(x, y)`` (one step per epoch, ``steps`` epochs, no momentum), the
+    Monitor recording only at initialization. After each step the batch goes forward once more,
+    without recording a graph, and the mean ``|x|`` of each weight layer's output is read by forward
+    hooks. Returns ``rows[step - 1][layer]`` for steps 1..``steps``.
     """
-    model = build_mlp(x.shape[1], int(y.max()) + 1, 2, width, "relu", "he_normal", "zeros", rng=seed)
-    groups = _groups(model, parametrization, base_width, optimizer, variant, seed)
-    opt = Adam(groups, lr=lr) if optimizer == "adam" else SGD(groups, lr=lr)
-    layers = [m for _, m in named_layers(model)]
-    outputs: dict[int, float] = {}
-    handles = [
-        layer.register_forward_hook(
-            lambda module, inputs, out, i=i: outputs.__setitem__(i, float(np.mean(np.abs(out.data))))
-        )
-        for i, layer in enumerate(layers)
-    ]
-    rows = []
-    for _ in range(steps):
-        opt.zero_grad()
-        cross_entropy(model(x), y).backward()
-        opt.step()
-        model(x)
+    config = Config(
+        init="he_normal", bias_init="zeros", activation="relu", depth=2, width=width,
+        optimizer=optimizer, lr=lr, momentum=0.0, batch_size=len(x), epochs=steps, seed=seed,
+        probe_size=len(x), parametrization=variant_table(parametrization, variant),
+        base_width=base_width,
+    )  # fmt: skip
+    batch = Dataset("coordinate-check batch", x, y, x, y)
+    rows: list[list[float]] = []
+
+    def measure(step: int, model: Any) -> None:
+        layers = [m for _, m in named_layers(model)]
+        outputs: dict[int, float] = {}
+        handles = [
+            layer.register_forward_hook(
+                lambda module, inputs, out, i=i: outputs.__setitem__(i, float(np.mean(np.abs(out.data))))
+            )
+            for i, layer in enumerate(layers)
+        ]
+        with no_grad():
+            model(x)
+        for handle in handles:
+            handle.remove()
         rows.append([outputs[i] for i in range(len(layers))])
-    for handle in handles:
-        handle.remove()
+
+    run(validate(config), dataset=batch, quiet=True, record_every=0, bins=1, on_step=measure)
     return rows
 
 
