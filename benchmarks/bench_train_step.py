@@ -7,7 +7,8 @@ PyTorch (CPU, eager) joins when it is installed; it is never a dependency.
 Blocks of steps alternate between contestants in one process (order rotating each round) and the printed
 ratio is the median of per-round ratios, so drift of the machine cancels.
 
-    python benchmarks/bench_train_step.py                 # batches 32, 128, 512
+    python benchmarks/bench_train_step.py                 # batches 32, 128, 512; 1 then 2 BLAS threads
+    python benchmarks/bench_train_step.py --threads 1     # one thread count only ('default': numpy's)
     python benchmarks/bench_train_step.py --quick         # a smoke run
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from itertools import pairwise
 from pathlib import Path
@@ -210,6 +212,29 @@ def report(records: list[dict]) -> str:
     return table(header, rows)
 
 
+def per_thread_count(counts: list[str], argv: list[str], as_json: bool) -> int:
+    """Run this benchmark once per thread count, each in its own process (numpy's BLAS reads its
+    thread count only at load), and print every report one after another (or one JSON list)."""
+    rest, skip = [], False
+    for arg in argv:  # drop --threads and its value; each child gets its own
+        if skip or arg == "--threads":
+            skip = not skip and arg == "--threads"
+            continue
+        if not arg.startswith("--threads="):
+            rest.append(arg)
+    results = []
+    for count in counts:
+        command = [sys.executable, str(Path(__file__).resolve()), *rest, "--threads", count]
+        done = subprocess.run(command + (["--json"] if as_json and "--json" not in rest else []),
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        if done.returncode != 0:
+            sys.stderr.write(done.stderr)
+            return done.returncode
+        results.append(json.loads(done.stdout) if as_json else done.stdout)
+    print(json.dumps(results, indent=2) if as_json else "\n".join(results))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", default="32,128,512", help="comma-separated batch sizes")
@@ -219,10 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
-        "--threads", type=int, help="BLAS threads for numpy and PyTorch (default: their own defaults)"
+        "--threads",
+        default="1,2",
+        help="BLAS threads for numpy and PyTorch: a count, 'default' (the libraries' own), or a "
+        "comma-separated list measured one after another in child processes (default: 1,2)",
     )
     args = parser.parse_args(argv)
-    setting = pin_threads(args.threads)
+    counts = args.threads.split(",")
+    if len(counts) > 1:
+        return per_thread_count(counts, sys.argv[1:] if argv is None else argv, args.json)
+    setting = pin_threads(None if counts[0] == "default" else int(counts[0]))
     batches = [int(b) for b in args.batches.split(",")]
     if args.quick:
         batches, args.rounds, args.steps = [8], 3, 2

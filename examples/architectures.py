@@ -94,8 +94,14 @@ def _f(value: float | None, digits: int = 3) -> str:
     if value is None:
         return "-"
     if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e4):
-        return f"{value:.2e}"
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"  # 6.0e14, 2.5e-3: short enough for a 100-column table
     return f"{value:.{digits}g}"
+
+
+def _mean(summary: dict) -> str:
+    """The mean over the seeds of a seed summary (the spread is in --json)."""
+    return _f(summary["mean"])
 
 
 def _spread(summary: dict) -> str:
@@ -125,7 +131,7 @@ def _failed(v: dict) -> str:
 
 def _report_he_cnn(result: dict, say) -> None:
     s = result["settings"]
-    say(f"\nplain CNN, {s['depth']} 3×3 conv layers of {s['width']} channels, ReLU; {_conditions(result)}:")
+    say(f"\nplain CNN, {s['depth']} 3×3 conv layers of {s['width']} channels, ReLU;\n{_conditions(result)}:")
     rows = []
     for v in result["variants"]:
         run = next(r for r in result["runs"] if r["variant"] == v["variant"] and not r.get("error"))
@@ -136,7 +142,7 @@ def _report_he_cnn(result: dict, say) -> None:
                 v["variant"],
                 *(_f(x) for x in marks),
                 _f(run["gradient_flow"]),
-                _spread(v["initial_loss"]),
+                _mean(v["initial_loss"]),
                 _spread(v["final_loss"]),
                 _accuracy(v["test_accuracy"]),
                 _failed(v),
@@ -151,7 +157,7 @@ def _report_he_cnn(result: dict, say) -> None:
                 f"std L{mid}",
                 f"std L{s['depth']}",
                 "grad flow",
-                "loss at init",
+                "init loss",
                 "final loss",
                 "test acc %",
                 "diverged",
@@ -161,23 +167,24 @@ def _report_he_cnn(result: dict, say) -> None:
         )
     )
     say(
-        "(std after each ReLU at init, first seed; final loss: mean training loss of the last epoch, "
-        "mean (min-max) over the seeds; grad flow: std dL/d(out) at the first layer / the last hidden one)"
+        "(std after each ReLU at init, first seed; final loss: training loss of the last epoch, mean\n"
+        " (min-max) over the seeds, other columns their mean; grad flow: std dL/d(out) at the first\n"
+        " layer / the last hidden one)"
     )
 
 
 def _report_residual(result: dict, say) -> None:
     s = result["settings"]
     say(
-        f"\nresidual MLP, {s['depth']} blocks of {s['width']} ReLU units, init {s['init']}; "
+        f"\nresidual MLP, {s['depth']} blocks of {s['width']} ReLU units, init {s['init']};\n"
         f"{_conditions(result)}:"
     )
     rows = [
         [
             v["variant"],
-            _spread(v["last_stream_std"]),
-            _spread(v["output_std"]),
-            _spread(v["initial_loss"]),
+            _mean(v["last_stream_std"]),
+            _mean(v["output_std"]),
+            _mean(v["initial_loss"]),
             _spread(v["final_loss"]),
             _accuracy(v["test_accuracy"]),
             _failed(v),
@@ -188,9 +195,9 @@ def _report_residual(result: dict, say) -> None:
         render_table(
             [
                 "blocks",
-                f"stream std after block {s['depth']}",
+                f"std after block {s['depth']}",
                 "logit std",
-                "loss at init",
+                "init loss",
                 "final loss",
                 "test acc %",
                 "diverged",
@@ -199,6 +206,7 @@ def _report_residual(result: dict, say) -> None:
             left=(0,),
         )
     )
+    say("(std at init, init loss: mean over the seeds; final loss: mean (min-max))")
     for r in result["runs"]:
         if r.get("divergence"):
             say(
@@ -211,13 +219,13 @@ def _report_normalization(result: dict, say) -> None:
     s = result["settings"]
     say(
         f"\nMLP, {s['depth']} hidden layers of {s['width']} {s['activation']} units; bad init "
-        f"{result['bad_init']}, good init {result['good_init']}; {_conditions(result)}:"
+        f"{result['bad_init']}, good init {result['good_init']};\n{_conditions(result)}:"
     )
     rows = [
         [
             v["variant"],
-            _spread(v["last_act_std"]),
-            _spread(v["initial_loss"]),
+            _mean(v["last_act_std"]),
+            _mean(v["initial_loss"]),
             _spread(v["final_loss"]),
             _accuracy(v["test_accuracy"]),
             _failed(v),
@@ -231,8 +239,8 @@ def _report_normalization(result: dict, say) -> None:
         render_table(
             [
                 "variant",
-                f"std L{s['depth']} at init",
-                "loss at init",
+                f"std L{s['depth']}",
+                "init loss",
                 "final loss",
                 "test acc %",
                 "diverged",
@@ -245,7 +253,8 @@ def _report_normalization(result: dict, say) -> None:
         )
     )
     say(
-        "(std at init from a training-mode forward pass; ms/step: median over the steps, mean over the seeds)"
+        "(std at init from a training-mode forward pass; std, init loss: mean over the seeds;\n"
+        " final loss: mean (min-max); ms/step: median over the steps, mean over the seeds)"
     )
 
 
@@ -253,13 +262,14 @@ def _report_delta(result: dict, say) -> None:
     s, t = result["settings"], result["theory"]
     say(
         f"\ntanh at σ_w² = {t['sigma_w2']:g}, σ_b² = {t['sigma_b2']:g}: critical σ_w² = "
-        f"{t['critical_sigma_w2']:.4f}, χ₁ = {t['chi1']:.6f}, q* = {t['q_star']:.4g}, ξ_q = {_f(t['xi_q'])}, "
+        f"{t['critical_sigma_w2']:.4f}, χ₁ = {t['chi1']:.6f},\n"
+        f"q* = {t['q_star']:.4g}, ξ_q = {_f(t['xi_q'])}, "
         f"ξ_c = {'∞' if t['xi_c'] is None else _f(t['xi_c'])}"
     )
     size = result["runs"][0]["spectrum"]["size"]
     say(
-        f"plain tanh CNN, {s['depth']} circular 3×3 conv layers of {s['width']} channels; "
-        f"{_conditions(result)}; Jacobian of the conv stack on {size}×{size}×{s['width']} inputs at init:"
+        f"plain tanh CNN, {s['depth']} circular 3×3 conv layers of {s['width']} channels;\n"
+        f"{_conditions(result)};\nJacobian of the conv stack on {size}×{size}×{s['width']} inputs at init:"
     )
     rows = [
         [
@@ -267,7 +277,7 @@ def _report_delta(result: dict, say) -> None:
             _f(v["mean_sq"]),
             _f(v["var_sq"]),
             _f(v["condition"]),
-            _spread(v["initial_loss"]),
+            _mean(v["initial_loss"]),
             _spread(v["final_loss"]),
             _accuracy(v["test_accuracy"]),
             _failed(v),
@@ -281,7 +291,7 @@ def _report_delta(result: dict, say) -> None:
                 "mean s²",
                 "var s²",
                 "s_max/s_min",
-                "loss at init",
+                "init loss",
                 "final loss",
                 "test acc %",
                 "diverged",

@@ -34,6 +34,19 @@ def test_train_step_benchmark_reports_ratios_and_gflops():
     assert record["gflops"]["numpy"] > 0
 
 
+def test_train_step_benchmark_reports_one_and_two_threads_by_default():
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench_train_step.py"), "--quick", "--json", "--no-torch"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(done.stdout)
+    assert [r["threads"].split(";")[0] for r in runs] == ["BLAS threads: 1", "BLAS threads: 2"]
+    assert all(r["records"][0]["tinynet_over_numpy"][0] > 0 for r in runs)
+
+
 def test_overhead_benchmark_checks_memory_and_no_grad():
     result = _run("bench_overhead.py")
     assert result["no_grad_stores_nothing"] is True

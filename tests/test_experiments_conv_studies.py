@@ -99,7 +99,7 @@ def test_the_example_runs_every_study_as_json_and_refuses_bad_arguments(tmp_path
     out, err = ok(results["all"])
     data = json.loads(out)
     assert set(data) >= {"he_cnn", "delta_orthogonal", "residual", "normalization", "config"}
-    assert "stream std after block 3" in err and "s_max/s_min" in err
+    assert "std after block 3" in err and "s_max/s_min" in err
     assert {v["variant"] for v in data["residual"]["variants"]} == {"plain", "fixup", "rezero"}
     for name, flag in (("study", "--study"), ("depth", "--depth"), ("plot", "--plot")):
         code, _, message = results[name]

@@ -211,11 +211,16 @@ def _make_apply(op: type[Function]) -> Callable[..., Tensor]:
             raise explained from error
         if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars; keep arrays everywhere
             out = np.asarray(out)
-        # Tensor._make written out: one Python call fewer per op on the hot path.
+        # Tensor._make (and Node's __init__) written out: Python calls fewer per op on the hot path.
         result = _new_object(Tensor)
         result.data = out
         result.grad = None
-        result._node = Node(op, ctx, inputs) if track else None
+        if track:  # Node(op, ctx, inputs) without the Python-level __init__ call
+            node = _new_object(Node)
+            node.fn, node.ctx, node.inputs = op, ctx, inputs
+            result._node = node
+        else:
+            result._node = None
         result._requires_grad = track
         result._retains_grad = False
         return result

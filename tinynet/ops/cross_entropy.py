@@ -35,9 +35,11 @@ class CrossEntropy(Function):
         total = np.add.reduce(exp, axis=1, keepdims=True)
         losses = np.log(total[:, 0])
         losses -= shifted[rows, target]
-        # Keep e**shifted and its row sums: backward's softmax is then one division, not a second exp.
+        # Keep e**shifted and its row sums: backward's softmax is then one division, not a second exp;
+        # and the row indices, so backward makes no second arange.
         ctx.save_for_backward(exp, total, target)
         ctx.reduction = reduction
+        ctx.rows = rows
         if reduction == "mean":
             n = len(losses)
             return np.asarray(np.add.reduce(losses) / n if n else np.nan, dtype=a.dtype)
@@ -50,7 +52,7 @@ class CrossEntropy(Function):
         exp, total, target = ctx.saved_tensors
         n = exp.shape[0]
         d = exp / total
-        d[np.arange(n), target] -= 1
+        d[ctx.rows, target] -= 1
         if ctx.reduction == "none":
             d *= grad[:, None]
         else:
@@ -110,7 +112,8 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     """
     x = as_tensor(logits)
     check_reduction(reduction, "cross_entropy")
-    if x.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {x.shape}")
-    t = class_targets(target, x.shape[0], x.shape[1], "cross_entropy")
+    shape = x.data.shape  # the array's, not the Tensor property's: this runs every step
+    if len(shape) != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (N, C), got {shape}")
+    t = class_targets(target, shape[0], shape[1], "cross_entropy")
     return CrossEntropy.apply(x, target=t, reduction=reduction)

@@ -181,6 +181,10 @@ function lineChart(parent, opts) {
   var ex = extent(xs, opts.logX), ey = extent(ys, opts.logY);
   if (!ex || !ey) { empty(f, opts.emptyText || "nothing measured"); return f.svg; }
   var m = f.m, right = opts.legend ? 0 : 0;
+  // long y labels (a narrow range needs digits, e.g. 5.862e-4) get a wider left margin
+  var probe = scale(ey[0], ey[1], 1, 0, opts.logY), widest = 0;
+  tickLabels(probe.ticks(4)).forEach(function (t) { widest = Math.max(widest, t ? t.length : 0); });
+  if (widest > 5) { m.l += 6 * (widest - 5); }
   var x = scale(ex[0], ex[1], m.l, f.W - m.r - right, opts.logX);
   var y = scale(ey[0], ey[1], f.H - m.b, m.t, opts.logY);
   axes(f, x, y, xs, ys, opts.xLabel, opts.yLabel, opts.xFmt);
@@ -255,14 +259,16 @@ function ridgeRows(run, step, kind) {
   return rows;
 }
 function ridgeline(parent, opts) {
-  var rows = opts.rows, f = frame(parent, { width: 360, height: 40 + 26 * Math.max(rows.length, 2) + 30,
+  var rows = opts.rows, f = frame(parent, { width: 360, height: 40 + 26 * Math.max(rows.length, 2) + 43,
     title: opts.title, id: opts.id, note: opts.note });
   if (!rows.length) { empty(f, opts.emptyText || "no histogram at this step"); return; }
   f.m = { l: 74, r: 54, t: 24, b: 36 };
   var x0 = scale(opts.lo, opts.hi, f.m.l, f.W - f.m.r, false);
   var x = function (v) { return Math.min(Math.max(x0(v), f.m.l), f.W - f.m.r); };
   x.ticks = x0.ticks;
-  var band = (f.H - f.m.t - f.m.b) / rows.length, n = opts.nLayers;
+  // a ridge rises up to 1.5 bands above its base: half a band more on top keeps the first one
+  // below the title
+  var band = (f.H - f.m.t - f.m.b) / (rows.length + 0.5), n = opts.nLayers;
   var g = sv("g", { "class": "axis" }, f.svg);
   var ticks = x.ticks(4), labels = tickLabels(ticks);
   ticks.forEach(function (t, i) {
@@ -273,7 +279,7 @@ function ridgeline(parent, opts) {
   sv("text", { x: (f.m.l + f.W - f.m.r) / 2, y: f.H - 4, "text-anchor": "middle", "class": "label" }, g,
     opts.xLabel);
   rows.slice().reverse().forEach(function (row, i) {
-    var base = f.m.t + band * (i + 1), c = row.h.counts, r = edgesOf(row.h);
+    var base = f.m.t + band * (i + 1.5), c = row.h.counts, r = edgesOf(row.h);
     var peak = Math.sqrt(Math.max.apply(null, c)) || 1, w = (r[1] - r[0]) / c.length;
     var d = "M" + x(r[0]).toFixed(1) + "," + base.toFixed(1), spike = spikeOf(row.h);
     if (spike !== null) {  // one value: a thin spike there
