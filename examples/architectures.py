@@ -17,7 +17,8 @@ Studies (``--study``, comma-separated, or ``all``):
 
 ``--depth``, ``--width``, ``--epochs``, ``--limit``, ``--lr`` and ``--batch-size`` override the
 study's own defaults (given, they apply to every chosen study). ``--plot FILE.png`` saves one
-figure per study as ``FILE-<study>.png``. Exit status: 0, or 2 for bad arguments (one line on
+figure per study as ``FILE-<study>.png``; ``--report FILE.html`` writes one interactive HTML file of
+every study's charts (:mod:`tinynet.report`). Exit status: 0, or 2 for bad arguments (one line on
 stderr, before any work). A thin face over ``tinynet.experiments.studies``.
 """
 
@@ -32,6 +33,7 @@ from tinynet._text import render_table
 from tinynet.experiments import studies
 from tinynet.experiments.cli import (
     Parser,
+    add_report_argument,
     add_threads_argument,
     check_output_path,
     check_plot_option,
@@ -41,6 +43,7 @@ from tinynet.experiments.cli import (
     save_study_figures,
     unknown_choice,
     use_threads,
+    write_study_report,
 )
 
 STUDIES = ("he_cnn", "delta_orthogonal", "residual", "normalization")
@@ -86,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int_at_least(1), default=1, help="worker processes (1: this process)")
     p.add_argument("--plot", metavar="FILE.png", help="save FILE-<study>.png for each study")
     p.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    add_report_argument(p)
     add_threads_argument(p)
     return p
 
@@ -331,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"study {name}: {error}")
     check_output_path(parser, "--plot", args.plot)
     check_plot_option(parser, args.plot)
+    check_output_path(parser, "--report", args.report)
     say = reporter(args.json)
     seeds = list(range(args.seed, args.seed + args.seeds))
     results: dict = {"config": vars(args)}
@@ -341,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"study {name}: {error}")
         REPORTS[name](results[name], say)
     figures = save_study_figures(args.plot, results, {n: DRAW[n] for n in chosen}, say)
+    if args.report:
+        say(write_study_report(args.report, results, "architectures.py: initialization beyond the MLP"))
     if args.json:
         results["figures"] = figures
         print(json.dumps(results, indent=1))

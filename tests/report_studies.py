@@ -1,5 +1,5 @@
-"""Real results of tiny runs of the studies behind edge_of_chaos.py, coord_check.py and
-lr_transfer.py, for the report's tests (Python and browser): each computed once per process."""
+"""Real results of tiny runs of the studies behind edge_of_chaos.py, coord_check.py, lr_transfer.py
+and architectures.py, for the report's tests (Python and browser): each computed once per process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from tinynet.experiments import studies
 
 #: the study examples' report titles and what they embed, by example
-EXAMPLES = ("edge_of_chaos", "coord_check", "lr_transfer")
+EXAMPLES = ("edge_of_chaos", "coord_check", "lr_transfer", "architectures")
 
 
 @functools.cache
@@ -45,10 +45,24 @@ def lr_transfer() -> dict[str, Any]:
     )  # fmt: skip
 
 
+@functools.cache
+def architectures() -> dict[str, Any]:
+    """The four architecture studies at depth 3, width 4, one epoch on 32 digits, one seed."""
+    tiny = {"seeds": (0,), "depth": 3, "width": 4, "epochs": 1, "limit": 32}
+    return {
+        "he_cnn": studies.conv_depth_study(**tiny),
+        "delta_orthogonal": studies.delta_orthogonal_study(**tiny),
+        "residual": studies.residual_study(**tiny),
+        "normalization": studies.normalization_study(**tiny),
+    }
+
+
 def results(example: str) -> dict[str, Any]:
     """``{study name: results}`` as that example hands them to ``write_study_report``."""
     if example == "edge_of_chaos":
         return dict(edge_of_chaos())
     if example == "coord_check":
         return {"coord_check": coord_check()}
+    if example == "architectures":
+        return dict(architectures())
     return {"lr_transfer": lr_transfer()}

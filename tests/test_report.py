@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import math
 import re
 import time
 from html.parser import HTMLParser
@@ -263,6 +264,26 @@ def test_lr_transfer_reader_rings_each_width_s_best() -> None:
         assert [s["y"] for s in p["series"]] == r["loss"]
         assert [s["mark"] for s in p["series"]] == r["best"]
         assert all(f"best 2^{k:g}" in s["name"] for s, k in zip(p["series"], r["best_log2_lr"]))
+
+
+def test_the_architecture_studies_chart_each_runs_profile_and_loss() -> None:
+    results = report_studies.architectures()
+    for name, title_start in (("he_cnn", "deep plain CNN"), ("residual", "residual MLP"),
+                              ("normalization", "bad init"), ("delta_orthogonal", "32-layer")):  # fmt: skip
+        result = results[name]
+        panels = report.study_panels({name: result})
+        runs = [r for r in result["runs"] if not r.get("error")]
+        assert all(p["title"].startswith(title_start) for p in panels)
+        profile, loss = panels[0], panels[1]
+        key = "stream_std" if name == "residual" else "act_std"
+        assert [s["y"] for s in profile["series"]] == [r[key] for r in runs]
+        assert [s["y"] for s in loss["series"]] == [r["step_loss"] for r in runs]
+        assert loss["reference"] == pytest.approx(math.log(10))
+        assert len(panels) == (3 if name == "delta_orthogonal" else 2)  # + the Jacobian's spectrum
+    spectrum = report.study_panels({"delta_orthogonal": results["delta_orthogonal"]})[2]
+    assert [s["y"] for s in spectrum["series"]] == [
+        v["singular_values"] for v in results["delta_orthogonal"]["variants"]
+    ]
 
 
 def test_a_study_report_of_each_example_embeds_its_results(tmp_path) -> None:

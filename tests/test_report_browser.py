@@ -119,7 +119,7 @@ def test_opens_without_console_errors_and_every_chart_draws(driver, page, reques
 def test_every_study_chart_draws_without_console_errors(driver, study_pages, example) -> None:
     _open(driver, study_pages[example])
     charts = driver.find_elements(By.CSS_SELECTOR, "svg.chart")
-    expected = {"edge_of_chaos": 8, "coord_check": 4, "lr_transfer": 2}[example]
+    expected = {"edge_of_chaos": 8, "coord_check": 4, "lr_transfer": 2, "architectures": 9}[example]
     assert len(charts) == expected
     for chart in charts:
         name = chart.get_attribute("data-chart")

@@ -218,6 +218,49 @@ def _lr(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _architecture(title: str, profile: str = "act_std") -> Callable[[Any], list[dict[str, Any]]]:
+    """A reader for a study of :mod:`tinynet.experiments.studies` over architectures (``he_cnn``,
+    ``delta_orthogonal``, ``residual``, ``normalization``): each run's std profile at init (its
+    ``profile`` list per layer or block) and its training loss per step; the Jacobian's singular
+    values where the study measured them."""
+
+    def read(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+        runs = [r for r in result.get("runs", []) if not r.get("error")]
+        key = profile if any(r.get(profile) for r in runs) else "act_std"
+        stds = [
+            series(f"{r['variant']} (seed {r['seed']})", range(1, len(r[key]) + 1), r[key]) for r in runs
+        ]
+        losses = [
+            series(f"{r['variant']} (seed {r['seed']})", range(1, len(r["step_loss"]) + 1), r["step_loss"])
+            for r in runs
+            if r.get("step_loss")
+        ]
+        where = "residual block" if key == "stream_std" else "layer"
+        out = [
+            panel(f"{title}: std at initialization per {where}", stds, x=where, y="std", log_y=True,
+                  note="A flat line keeps the signal through depth; a falling or rising one loses it or "
+                  "blows it up."),
+            panel(f"{title}: training loss per step", losses, x="optimizer step", y="training loss",
+                  log_y=True, reference=2.302585092994046,
+                  note="The guide is ln 10, the loss of uniform guessing over the ten digits."),
+        ]  # fmt: skip
+        spectra = [
+            series(str(v["variant"]), range(1, len(v["singular_values"]) + 1), v["singular_values"])
+            for v in result.get("variants", [])
+            if v.get("singular_values")
+        ]
+        if spectra:
+            out.append(panel(
+                f"{title}: singular values of the input-output Jacobian at init", spectra,
+                x="index (largest first)", y="singular value", log_y=True,
+                note="Dynamical isometry: every singular value near 1; a spread over decades means some "
+                "directions vanish and others explode.",
+            ))  # fmt: skip
+        return out
+
+    return read
+
+
 #: study name → reader of its results
 READERS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
     "symmetry": _symmetry,
@@ -232,6 +275,10 @@ READERS: dict[str, Callable[[Any], list[dict[str, Any]]]] = {
     "spectra": _spectra,
     "coord_check": _coord,
     "lr_transfer": _lr,
+    "he_cnn": _architecture("deep plain CNN"),
+    "delta_orthogonal": _architecture("32-layer tanh CNN"),
+    "residual": _architecture("residual MLP", profile="stream_std"),
+    "normalization": _architecture("bad init and normalization"),
 }
 
 
