@@ -7,16 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from .. import init
-from .._checks import check_choice, check_int, is_int
+from .._checks import check_choice, check_int
 from ..ops.conv import PADDING_MODES, conv2d, pair
-from ..tensor import Tensor, get_default_dtype
-from .module import Module, Parameter
+from ..tensor import Tensor
+from .layer import WeightLayer
 
 __all__ = ["Conv2d"]
 
 
-class Conv2d(Module):
+class Conv2d(WeightLayer):
     """2-D convolution layer: ``y = conv2d(x, W, b, stride, padding, padding_mode)``.
 
     ``x`` is NHWC ``(N, H, W, in_channels)``; ``W`` (``weight``) has the channels-last shape
@@ -79,18 +78,8 @@ class Conv2d(Module):
         self.stride = pair(stride, "Conv2d", "stride", minimum=1)
         self.padding = self._check_padding(padding)
         self.padding_mode = check_choice("Conv2d", "padding_mode", padding_mode, PADDING_MODES)
-        self.weight_init = init.get(weight_init)
-        self.bias_init = init.get(bias_init)
-        dtype = np.dtype(get_default_dtype() if dtype is None else dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Conv2d: dtype must be a float dtype, got {dtype}")
         shape = (*self.kernel_size, self.in_channels, self.out_channels)
-        self.weight = Parameter(np.zeros(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.zeros((self.out_channels,), dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters(rng)
+        self._make_parameters(shape, bias, weight_init, bias_init, dtype, rng)
 
     def _check_padding(self, padding: Any) -> tuple[int, int] | str:
         if not isinstance(padding, str):
@@ -112,28 +101,6 @@ class Conv2d(Module):
         """``(fan_in, fan_out) = (kh·kw·in_channels, kh·kw·out_channels)``."""
         field = self.kernel_size[0] * self.kernel_size[1]
         return field * self.in_channels, field * self.out_channels
-
-    def _draw(self, initializer: Any, param: Parameter, rng: Any, what: str) -> None:
-        dtype = param.data.dtype
-        fan_in, fan_out = self.fans()
-        values = np.asarray(
-            initializer(param.shape, fan_in=fan_in, fan_out=fan_out, rng=rng, dtype=dtype)
-        )
-        if values.shape != param.shape:
-            raise ValueError(
-                f"{self._name()}: {what}_init {initializer!r} returned shape {values.shape}, "
-                f"expected {param.shape}"
-            )
-        param.data = values.astype(dtype, copy=False)
-
-    def reset_parameters(self, rng: np.random.Generator | int | None = None) -> None:
-        """Redraw ``weight`` (then ``bias``) from ``weight_init`` (then ``bias_init``) with this
-        layer's fans, in place of their data: the Parameter objects stay the same."""
-        if is_int(rng):
-            rng = np.random.default_rng(int(rng))  # one stream for both draws
-        self._draw(self.weight_init, self.weight, rng, "weight")
-        if self.bias is not None:
-            self._draw(self.bias_init, self.bias, rng, "bias")
 
     def _name(self) -> str:
         return f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size})"

@@ -7,17 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from .. import init
-from .._checks import check_int, is_int
+from .._checks import check_int
 from ..ops.linear import Linear as LinearOp
 from ..ops.linear import linear
-from ..tensor import Tensor, get_default_dtype
-from .module import Module, Parameter
+from ..tensor import Tensor
+from .layer import WeightLayer
 
 __all__ = ["Linear"]
 
 
-class Linear(Module):
+class Linear(WeightLayer):
     """Fully connected layer: ``y = x @ W + b``.
 
     ``W`` (``weight``) has shape ``(in_features, out_features)`` — the transpose of PyTorch's
@@ -63,45 +62,11 @@ class Linear(Module):
         super().__init__()
         self.in_features = check_int("Linear", "in_features", in_features, minimum=1)
         self.out_features = check_int("Linear", "out_features", out_features, minimum=1)
-        self.weight_init = init.get(weight_init)
-        self.bias_init = init.get(bias_init)
-        dtype = np.dtype(get_default_dtype() if dtype is None else dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Linear: dtype must be a float dtype, got {dtype}")
-        shape = (self.in_features, self.out_features)
-        self.weight = Parameter(np.zeros(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.zeros((self.out_features,), dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters(rng)
+        self._make_parameters((self.in_features, self.out_features), bias, weight_init, bias_init, dtype, rng)
 
     def fans(self) -> tuple[int, int]:
         """``(fan_in, fan_out) = (in_features, out_features)``."""
         return self.in_features, self.out_features
-
-    def _draw(self, initializer: Any, param: Parameter, rng: Any, what: str) -> None:
-        dtype = param.data.dtype
-        values = initializer(
-            param.shape, fan_in=self.in_features, fan_out=self.out_features, rng=rng, dtype=dtype
-        )
-        values = np.asarray(values)
-        if values.shape != param.shape:
-            raise ValueError(
-                f"{self._name()}: {what}_init {initializer!r} returned shape {values.shape}, "
-                f"expected {param.shape}"
-            )
-        param.data = values.astype(dtype, copy=False)
-
-    def reset_parameters(self, rng: np.random.Generator | int | None = None) -> None:
-        """Redraw ``weight`` (then ``bias``) from ``weight_init`` (then ``bias_init``), in place of
-        their data: the Parameter objects stay the same, so an optimizer holding them keeps
-        working."""
-        if is_int(rng):
-            rng = np.random.default_rng(int(rng))  # one stream for both draws
-        self._draw(self.weight_init, self.weight, rng, "weight")
-        if self.bias is not None:
-            self._draw(self.bias_init, self.bias, rng, "bias")
 
     def _name(self) -> str:
         return f"Linear({self.in_features}, {self.out_features})"

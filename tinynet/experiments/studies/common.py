@@ -24,8 +24,14 @@ from ..grid import cached_dataset, error_result, run_tasks
 from ..run import run
 
 __all__ = [
-    "initial_profile", "resolve_scheme", "run_configs", "seed_summary", "study_data", "summarize_variants",
+    "initial_profile",
+    "resolve_scheme",
+    "run_configs",
+    "seed_summary",
+    "study_data",
+    "summarize_variants",
     "train_task",
+    "variant_study",
 ]
 
 
@@ -194,6 +200,33 @@ def run_configs(
     tasks = [{**keys, "config": config.to_dict()} for keys, config in runs]
     keep = tuple(runs[0][0]) if runs else ()
     return run_tasks(train_task, tasks, jobs=jobs, executor=executor, keep=keep).results
+
+
+def variant_study(
+    op: str,
+    variants: Sequence[str],
+    runs: Sequence[tuple[dict[str, Any], Config]],
+    *,
+    jobs: int | None = 1,
+    executor: Any = None,
+) -> dict[str, Any]:
+    """The record of a study that compares ``variants`` over seeds: :func:`run_configs` of
+    ``runs`` (each keyed by at least ``variant`` and ``seed``), then ``{"settings": the first run's
+    Config, "runs": every result, "variants": summarize_variants(...)}`` (JSON-ready).
+
+    Raises
+    ------
+    ValueError
+        For a bad config field, before anything trains.
+    """
+    results = run_configs(op, runs, jobs=jobs, executor=executor)
+    return json_ready(
+        {
+            "settings": runs[0][1].to_dict() if runs else {},
+            "runs": results,
+            "variants": summarize_variants(results, list(variants)),
+        }
+    )
 
 
 def seed_summary(values: Sequence[float | None]) -> dict[str, float | None]:

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..._files import json_ready
 from ..config import Config
-from .common import resolve_scheme, run_configs, summarize_variants
+from .common import resolve_scheme, variant_study
 
 __all__ = ["CONV_DEPTH_SCHEMES", "conv_depth_config", "conv_depth_study"]
 
@@ -81,11 +80,4 @@ def conv_depth_study(
     """
     runs = [({"variant": name, "seed": int(s)}, conv_depth_config(name, seed=int(s), **settings))
             for name in schemes for s in seeds]  # fmt: skip
-    results = run_configs("conv_depth_study", runs, jobs=jobs, executor=executor)
-    return json_ready(
-        {
-            "settings": runs[0][1].to_dict() if runs else {},
-            "runs": results,
-            "variants": summarize_variants(results, list(schemes)),
-        }
-    )
+    return variant_study("conv_depth_study", schemes, runs, jobs=jobs, executor=executor)

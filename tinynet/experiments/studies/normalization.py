@@ -20,10 +20,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..._checks import check_choice
-from ..._files import json_ready
 from ..architectures import NORMS
 from ..config import Config
-from .common import resolve_scheme, run_configs, summarize_variants
+from .common import resolve_scheme, variant_study
 
 __all__ = ["NORMALIZATION_VARIANTS", "normalization_config", "normalization_study"]
 
@@ -109,20 +108,13 @@ def normalization_study(
         for s in seeds:
             keys = {"variant": v, "seed": int(s), "init": schemes[which], "norm": norm}
             runs.append((keys, normalization_config(schemes[which], norm, seed=int(s), **settings)))
-    results = run_configs("normalization_study", runs, jobs=jobs, executor=executor)
-    summary = summarize_variants(results, list(variants))
+    record = variant_study("normalization_study", variants, runs, jobs=jobs, executor=executor)
+    summary = record["variants"]
     base = next((v["seconds_per_step"]["mean"] for v in summary if v["variant"] == "bad"), None)
     for v in summary:
-        mine = [r for r in results if r["variant"] == v["variant"] and not r.get("error")]
+        mine = [r for r in record["runs"] if r["variant"] == v["variant"] and not r.get("error")]
         v["parameters"] = mine[0]["parameters"] if mine else None
         t = v["seconds_per_step"]["mean"]
         v["cost"] = t / base if base and t is not None else None
-    return json_ready(
-        {
-            "settings": runs[0][1].to_dict() if runs else {},
-            "bad_init": bad_init,
-            "good_init": good_init,
-            "runs": results,
-            "variants": summary,
-        }
-    )
+    return {"settings": record["settings"], "bad_init": bad_init, "good_init": good_init,
+            "runs": record["runs"], "variants": summary}  # fmt: skip

@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..._checks import unknown_choice
-from ..._files import json_ready
 from ..config import Config
-from .common import run_configs, summarize_variants
+from .common import variant_study
 
 __all__ = ["RESIDUAL_VARIANTS", "residual_config", "residual_study"]
 
@@ -87,11 +86,4 @@ def residual_study(
     """
     runs = [({"variant": v, "seed": int(s)}, residual_config(v, seed=int(s), **settings))
             for v in variants for s in seeds]  # fmt: skip
-    results = run_configs("residual_study", runs, jobs=jobs, executor=executor)
-    return json_ready(
-        {
-            "settings": runs[0][1].to_dict() if runs else {},
-            "runs": results,
-            "variants": summarize_variants(results, list(variants)),
-        }
-    )
+    return variant_study("residual_study", variants, runs, jobs=jobs, executor=executor)
