@@ -37,11 +37,11 @@ from tinynet.experiments.cli import (
     add_threads_argument,
     check_output_path,
     check_plot_option,
+    chosen_studies,
     int_at_least,
     positive_number,
     reporter,
     save_study_figures,
-    unknown_choice,
     use_threads,
     write_study_report,
 )
@@ -319,12 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     use_threads(args.threads)
-    chosen = STUDIES if args.study == "all" else tuple(s.strip() for s in args.study.split(","))
-    for name in chosen:
-        if name not in STUDIES:
-            parser.error(f"argument --study: {unknown_choice('study', name, (*STUDIES, 'all'))}")
-    if len(set(chosen)) != len(chosen):
-        parser.error(f"argument --study: studies must be distinct, got {args.study!r}")
+    chosen = chosen_studies(parser, args.study, STUDIES)
     settings = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
     for name in chosen:  # every config checked before anything trains
         try:

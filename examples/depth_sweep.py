@@ -33,6 +33,7 @@ from tinynet.experiments.cli import (
     check_output_path,
     check_plot_option,
     check_size,
+    chosen_studies,
     fraction,
     int_at_least,
     number_list,
@@ -211,11 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     use_threads(args.threads)
-    chosen = STUDIES if args.study == "all" else tuple(s.strip() for s in args.study.split(","))
-    for name in chosen:
-        if name not in STUDIES:
-            error = unknown_choice("study", name, (*STUDIES, "all"))
-            parser.error(f"argument --study: {error}")
+    chosen = chosen_studies(parser, args.study, STUDIES, distinct=False)
     activations = [a.strip() for a in args.activations.split(",")]
     for activation in activations:
         if activation not in nn.ACTIVATIONS:

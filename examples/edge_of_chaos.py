@@ -39,6 +39,7 @@ from tinynet.experiments.cli import (
     check_output_path,
     check_plot_option,
     check_size,
+    chosen_studies,
     int_at_least,
     number,
     number_list,
@@ -115,12 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> tuple[tuple[str, ...], list[str]]:
     """Every check before any work; returns the studies and the phase diagram's activations."""
-    chosen = STUDIES if args.study == "all" else tuple(s.strip() for s in args.study.split(","))
-    for name in chosen:
-        if name not in STUDIES:
-            parser.error(f"argument --study: {unknown_choice('study', name, (*STUDIES, 'all'))}")
-    if len(set(chosen)) != len(chosen):
-        parser.error(f"argument --study: studies must be distinct, got {args.study!r}")
+    chosen = chosen_studies(parser, args.study, STUDIES)
     activations = [a.strip() for a in args.activations.split(",")]
     for name in activations:
         if name not in mf.ACTIVATIONS:

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any, NoReturn
 
@@ -37,6 +37,7 @@ __all__ = [
     "check_output_path",
     "check_plot_option",
     "check_size",
+    "chosen_studies",
     "config_from_args",
     "fraction",
     "int_at_least",
@@ -217,6 +218,21 @@ def save_study_figures(
             plot(results[name], figures[name])
             say(f"plot saved to {figures[name]}")
     return figures
+
+
+def chosen_studies(
+    parser: argparse.ArgumentParser, text: str, studies: Sequence[str], distinct: bool = True
+) -> tuple[str, ...]:
+    """The studies a ``--study`` value names: ``"all"`` (every one of ``studies``) or a
+    comma-separated list of them; an unknown name (and, with ``distinct``, a repeated one) exits 2
+    through ``parser.error`` naming the flag and the valid names."""
+    chosen = tuple(studies) if text == "all" else tuple(s.strip() for s in text.split(","))
+    for name in chosen:
+        if name not in studies:
+            parser.error(f"argument --study: {unknown_choice('study', name, (*studies, 'all'))}")
+    if distinct and len(set(chosen)) != len(chosen):
+        parser.error(f"argument --study: studies must be distinct, got {text!r}")
+    return chosen
 
 
 def reporter(json_output: bool) -> Callable[..., None]:
