@@ -185,6 +185,19 @@ def test_backward_through_a_freed_intermediate_raises() -> None:
         (y * 2).sum().backward()
 
 
+def test_contributions_to_one_tensor_are_summed_newest_consumer_first() -> None:
+    """PyTorch's order: nodes are visited by decreasing sequence number, so the gradients reaching a
+    leaf used three times arrive from the op applied last to the one applied first. float32 sums that
+    are not associative tell the order apart."""
+    w = tn.tensor(np.float32(1.0), requires_grad=True)
+    g1, g2, g3 = np.float32(1e8), np.float32(-1e8), np.float32(1.0)
+    (w * g1 + w * g2 + w * g3).backward()
+    newest_first = (g3 + g2) + g1
+    oldest_first = (g1 + g2) + g3
+    assert newest_first != oldest_first  # the check can tell the orders apart
+    assert w.grad == newest_first
+
+
 def test_graph_is_freed_after_backward() -> None:
     x = tn.tensor([1.0, 2.0], requires_grad=True)
     y = x.exp()

@@ -327,3 +327,67 @@ def test_sequential_resolves_auto_gain_from_following_activation():
         expected = gain / np.sqrt(n_in)
         tol = 6 * expected / np.sqrt(2 * n)
         assert abs(layer.weight.data.std() - expected) < tol
+
+
+# ----------------------------------------------------------------------------- fusion in Sequential
+def _mlp(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    layers = [nn.Linear(6, 5, dtype=dtype, rng=rng), nn.ReLU(), nn.Linear(5, 4, dtype=dtype, rng=rng),
+              nn.ReLU(), nn.Linear(4, 3, dtype=dtype, rng=rng, bias=False)]  # fmt: skip
+    for layer in layers[::2]:
+        if layer.bias is not None:
+            layer.bias.data = rng.standard_normal(layer.bias.shape).astype(dtype)
+    return nn.Sequential(*layers)
+
+
+def _forward_backward(model, x):
+    model.zero_grad()
+    out = model(tn.tensor(x))
+    ops = _ops(out)
+    (out * out).sum().backward()
+    return out, ops, [p.grad.copy() for p in model.parameters()]
+
+
+def _ops(out):
+    """The op names from the output back to the input, following first inputs."""
+    names, node = [], out._node
+    while node is not None:
+        names.append(node.fn.__name__)
+        node = node.inputs[0]._node
+    return names
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_linear_relu_gives_the_bits_of_the_modules_run_one_by_one(dtype):
+    x = np.random.default_rng(1).standard_normal((7, 6)).astype(dtype)
+    fused = _mlp(dtype)
+    plain = _mlp(dtype)
+    plain.fuse = False
+    out_f, ops_f, grads_f = _forward_backward(fused, x)
+    out_p, ops_p, grads_p = _forward_backward(plain, x)
+    assert ops_f == ["Linear", "LinearRelu", "LinearRelu"]
+    assert ops_p == ["Linear", "Relu", "Linear", "Relu", "Linear"]
+    np.testing.assert_array_equal(out_f.data, out_p.data)
+    assert (out_f.data != 0).any()
+    for g_f, g_p in zip(grads_f, grads_p, strict=True):
+        np.testing.assert_array_equal(g_f, g_p)
+        assert g_f.dtype == dtype
+
+
+def test_a_hooked_module_is_never_fused_and_its_hook_sees_its_own_output():
+    model = _mlp(np.float64)
+    seen = []
+    model[1].register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].data.min()))
+    out = model(tn.tensor(np.random.default_rng(2).standard_normal((5, 6))))
+    assert _ops(out) == ["Linear", "LinearRelu", "Relu", "Linear"]
+    assert seen and seen[0] < 0  # the hook got the pre-activation, negatives included
+
+
+def test_a_subclass_with_its_own_forward_is_not_fused():
+    class Doubled(nn.Linear):
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    model = nn.Sequential(Doubled(3, 2, rng=0), nn.ReLU())
+    out = model(tn.tensor(np.ones((1, 3), dtype=np.float32)))
+    assert out._node.fn.__name__ == "Relu"

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import hypothesis
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import (
     MATMUL_KINDS,
+    MAX_SIDE,
     Domain,
     away_from_zero,
     axis_and_keepdims,
@@ -35,6 +37,7 @@ from strategies import (
 
 import tinynet as tn
 import tinynet.nn.functional as F
+from tinynet.ops.linear import LinearRelu
 
 # A cap on the elements checked per input keeps the largest generated shapes (5**4) fast; smaller
 # inputs, the usual case, are checked in full.
@@ -197,6 +200,28 @@ def test_matmul_gradient_with_ndarray_operand(data: st.DataObject) -> None:
     b = data.draw(float_arrays(shape_b))
     check(lambda x: x @ b, leaf(a))
     check(lambda y: a @ y, leaf(b))
+
+
+# ---------------------------------------------------------------- fused linear + relu
+@given(
+    data=st.data(),
+    batch=st.lists(st.integers(1, 3), max_size=2).map(tuple),
+    needs=st.sampled_from([(True, True, True), (False, True, True), (True, False, False)]),
+    bias=st.booleans(),
+)
+def test_linear_relu_gradient(
+    data: st.DataObject, batch: tuple[int, ...], needs: tuple[bool, bool, bool], bias: bool
+) -> None:
+    """The op nn.Sequential runs for Linear → ReLU, with batch axes, without a bias, and with only
+    some inputs requiring grad. Pre-activations are kept 0.05 away from the kink."""
+    n_in, n_out = data.draw(st.integers(1, MAX_SIDE)), data.draw(st.integers(1, MAX_SIDE))
+    x = data.draw(float_arrays((*batch, n_in)))
+    w = data.draw(float_arrays((n_in, n_out)))
+    b = data.draw(float_arrays((n_out,)))
+    pre = x @ w + (b if bias else 0)
+    hypothesis.assume(np.min(np.abs(pre)) > 0.05)
+    inputs = [leaf(x, needs[0]), leaf(w, needs[1])] + ([leaf(b, needs[2])] if bias else [])
+    check(lambda *t: LinearRelu.apply(*t), *inputs)
 
 
 # ---------------------------------------------------------------- reductions

@@ -10,14 +10,17 @@ An op is a subclass of :class:`Function` with two static methods on numpy arrays
 :class:`Node` holding the context and the inputs. ``apply`` is a plain function made for each subclass, so
 binding an op is one line: ``exp = Exp.apply``, and on the Tensor ``Tensor.exp = ops.exp``.
 
-:func:`backward` orders the graph with an iterative depth-first search (no recursion, so a chain of any depth
-works), then visits nodes from the output back to the leaves. It is the *only* place where a gradient is
+:func:`backward` visits nodes from the output back to the leaves in decreasing order of their sequence
+numbers, from a heap of the nodes that have received a gradient (no recursion and no separate sort, so a
+chain of any depth works), freeing each node as it goes. It is the *only* place where a gradient is
 summed back over broadcast dimensions to its input's shape, and it checks every gradient's shape and dtype.
 """
 
 from __future__ import annotations
 
 import functools
+import heapq
+import itertools
 import operator
 import threading
 from collections.abc import Callable
@@ -32,6 +35,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 _requires_grad = operator.attrgetter("_requires_grad")
 _data = operator.attrgetter("data")
 _new_object = object.__new__
+#: Sequence numbers of nodes, counting down (see :class:`Context`); ``next()`` is atomic under the GIL.
+_sequence = itertools.count(-1, -1)
+_next = next
 
 
 class _GradState(threading.local):
@@ -97,28 +103,39 @@ class enable_grad(_GradMode):
 
 
 class Context:
-    """What ``forward`` leaves for ``backward``: saved arrays, options, and which inputs need a gradient."""
+    """What ``forward`` leaves for ``backward`` (saved arrays, options, which inputs need a gradient), and
+    the graph's record of the op application: the op, its input tensors and its sequence number.
 
+    One object per op on the hot path, so it has slots for what every op has and an instance dict (made
+    only when an op sets an attribute of its own, such as ``ctx.reduction``) for the rest.
+
+    ``seq`` counts op applications in this process *downwards* (-1, -2, ...). An op's inputs exist before
+    it runs, so every node's inputs have larger numbers than the node: visiting nodes from the smallest
+    number up is a topological order from the output back, and backward needs no separate sort. Backward
+    frees a node by dropping its saved values and inputs (``ctx`` is None then, meaning "freed").
+    """
+
+    __slots__ = ("__dict__", "fn", "inputs", "needs_input_grad", "retained", "saved_tensors", "seq")
+
+    fn: type[Function]
+    inputs: tuple[Tensor, ...]
     needs_input_grad: tuple[bool, ...]
+    retained: Callable[[], Tensor | None] | None  # weakref to the output, if it called retain_grad()
     saved_tensors: tuple[np.ndarray, ...]
+    seq: int
 
     def save_for_backward(self, *arrays: np.ndarray) -> None:
         """Keep ``arrays`` for ``backward`` (read back as ``ctx.saved_tensors``)."""
         self.saved_tensors = arrays
 
+    @property
+    def ctx(self) -> Context | None:
+        """This context while the node holds its saved values; None once backward has freed it."""
+        return self if self.inputs else None
 
-class Node:
-    """The record of one op application: the op, its context and its input tensors.
 
-    Backward frees a node by dropping its context and inputs (``ctx is None`` then means "freed").
-    """
-
-    __slots__ = ("ctx", "fn", "inputs")
-
-    def __init__(self, fn: type[Function], ctx: Context, inputs: tuple[Tensor, ...]) -> None:
-        self.fn = fn
-        self.ctx: Context | None = ctx
-        self.inputs = inputs
+#: The graph's node is the op's context (see :class:`Context`).
+Node = Context
 
 
 class Function:
@@ -193,7 +210,7 @@ def _make_apply(op: type[Function]) -> Callable[..., Tensor]:
                 if not isinstance(arg, Tensor):
                     inputs = operands(*args)
                     break
-        ctx = Context()
+        ctx = _new_object(Context)
         # map() with an attrgetter runs in C: a list comprehension is a Python frame of its own.
         if _grad_state.enabled:
             needs = tuple(map(_requires_grad, inputs))
@@ -211,46 +228,21 @@ def _make_apply(op: type[Function]) -> Callable[..., Tensor]:
             raise explained from error
         if type(out) is not np.ndarray:  # numpy turns 0-d results into scalars; keep arrays everywhere
             out = np.asarray(out)
-        # Tensor._make (and Node's __init__) written out: Python calls fewer per op on the hot path.
+        # Tensor._make written out: one Python call fewer per op on the hot path.
         result = _new_object(Tensor)
         result.data = out
         result.grad = None
-        if track:  # Node(op, ctx, inputs) without the Python-level __init__ call
-            node = _new_object(Node)
-            node.fn, node.ctx, node.inputs = op, ctx, inputs
-            result._node = node
+        if track:  # the context becomes the graph's node
+            ctx.fn, ctx.inputs, ctx.seq, ctx.retained = op, inputs, _next(_sequence), None
+            result._node = ctx
         else:
             result._node = None
         result._requires_grad = track
-        result._retains_grad = False
         return result
 
     apply.__qualname__ = f"{op.__qualname__}.apply"
     apply.__doc__ = op.__doc__
     return apply
-
-
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Non-leaf tensors reachable from ``root``, each after all of its inputs (iterative DFS post-order)."""
-    order: list[Tensor] = []
-    # Keyed by Node (one per non-leaf tensor, hashed by identity): cheaper than id() calls on tensors.
-    visited: set[Node] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        tensor, expanded = stack.pop()
-        if expanded:
-            order.append(tensor)
-            continue
-        node = tensor._node
-        if node in visited:
-            continue
-        visited.add(node)  # type: ignore[arg-type]
-        stack.append((tensor, True))
-        for parent in node.inputs:  # type: ignore[union-attr]
-            parent_node = parent._node
-            if parent_node is not None and parent_node not in visited:
-                stack.append((parent, False))
-    return order
 
 
 def reduce_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -348,25 +340,29 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
     if root._node is None:
         _accumulate_leaf(root, seed, adopted, seed)
         return
-    order = _topological_order(root)
-    pending: dict[Node, np.ndarray] = {root._node: seed}
-    for tensor in reversed(order):
-        node = tensor._node
-        g = pending.pop(node, None)  # type: ignore[arg-type]
-        if g is None:
-            continue
-        ctx = node.ctx  # type: ignore[union-attr]
-        if ctx is None:
+    root_node = root._node
+    pending: dict[Node, np.ndarray] = {root_node: seed}
+    # Nodes waiting for their gradient, smallest (newest) sequence number first (see Context): a node
+    # is visited only after every node that consumes it, so its gradient is complete when it is popped.
+    heap: list[tuple[int, Node]] = [(root_node.seq, root_node)]
+    pop, push = heapq.heappop, heapq.heappush
+    while heap:
+        node = pop(heap)[1]
+        g = pending.pop(node)
+        if not node.inputs:
             raise RuntimeError(
                 "backward: trying to go through the graph a second time, but its saved values were freed "
                 "by the first backward; pass retain_graph=True to the first call to keep them"
             )
-        if tensor._retains_grad:
-            _accumulate_leaf(tensor, g, adopted, g)
-        grads = node.fn.backward(ctx, g)  # type: ignore[union-attr]
+        if node.retained is not None:
+            retained = node.retained()
+            if retained is not None:
+                _accumulate_leaf(retained, g, adopted, g)
+        fn = node.fn
+        grads = fn.backward(node, g)
         if type(grads) is not tuple:
             grads = (grads,)
-        for inp, ig, need in zip(node.inputs, grads, ctx.needs_input_grad):  # type: ignore[union-attr]
+        for inp, ig, need in zip(node.inputs, grads, node.needs_input_grad):
             if ig is None or not need:
                 continue
             data = inp.data
@@ -377,7 +373,7 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
                 and ig.shape == data.shape
                 and (ig.dtype is data.dtype or ig.dtype == data.dtype)
             ):
-                ig = _checked(ig, inp, node.fn)  # type: ignore[union-attr]
+                ig = _checked(ig, inp, fn)
             input_node = inp._node
             if input_node is None:
                 if inp.grad is None and ig is not g and id(ig) not in adopted:
@@ -391,9 +387,11 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
                 _accumulate_leaf(inp, ig, adopted, g)
             else:
                 previous = pending.get(input_node)
-                pending[input_node] = ig if previous is None else previous + ig
-    if not retain_graph:
-        for tensor in order:
-            node = tensor._node
-            node.ctx = None  # type: ignore[union-attr]
-            node.inputs = ()  # type: ignore[union-attr]
+                if previous is None:
+                    pending[input_node] = ig
+                    push(heap, (input_node.seq, input_node))
+                else:
+                    pending[input_node] = previous + ig
+        if not retain_graph:  # free the node: its saved arrays, its options, its inputs
+            node.inputs = node.saved_tensors = ()
+            node.__dict__.clear()

@@ -5,6 +5,7 @@ Arithmetic follows numpy broadcasting; ``backward()`` fills ``.grad`` of every l
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -69,7 +70,7 @@ class Tensor:
     of this module.
     """
 
-    __slots__ = ("__weakref__", "_node", "_requires_grad", "_retains_grad", "data", "grad")
+    __slots__ = ("__weakref__", "_node", "_requires_grad", "data", "grad")
     # Make ``ndarray * Tensor`` call Tensor.__rmul__ instead of numpy broadcasting over the object.
     __array_priority__ = 1000
 
@@ -106,7 +107,6 @@ class Tensor:
         self.data: np.ndarray = data if isinstance(data, np.ndarray) else np.asarray(data)
         self.grad: np.ndarray | None = None
         self._node: Node | None = None
-        self._retains_grad = False
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -118,7 +118,6 @@ class Tensor:
         out.grad = None
         out._node = node
         out._requires_grad = requires_grad
-        out._retains_grad = False
         return out
 
     # ----------------------------------------------------------------- attributes
@@ -202,7 +201,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad: this tensor does not require grad")
         if self._node is not None:
-            self._retains_grad = True
+            self._node.retained = weakref.ref(self)
 
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.

@@ -8,10 +8,13 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_int
+from ..ops.elementwise import relu
 from ..ops.linear import Linear as LinearOp
-from ..ops.linear import linear
+from ..ops.linear import LinearRelu, linear
 from ..tensor import Tensor
+from .activation import ReLU
 from .layer import WeightLayer
+from .module import FUSED_PAIRS
 
 __all__ = ["Linear"]
 
@@ -82,6 +85,14 @@ class Linear(WeightLayer):
         TypeError
             If ``x`` is a Tensor of the other float dtype (no silent float32/float64 promotion).
         """
+        return self._forward(x, LinearOp)
+
+    def _forward_relu(self, x: Any) -> Tensor:
+        """``relu(self(x))`` as one :class:`~tinynet.ops.linear.LinearRelu` op (the same bits): how
+        ``nn.Sequential`` runs a Linear directly followed by a ReLU. Raises as :meth:`forward`."""
+        return self._forward(x, LinearRelu)
+
+    def _forward(self, x: Any, op: type[LinearOp] | type[LinearRelu]) -> Tensor:
         if not isinstance(x, Tensor):
             x = Tensor(np.asarray(x, dtype=self.weight.data.dtype))
         shape = x.data.shape
@@ -101,8 +112,9 @@ class Linear(WeightLayer):
             and weight.data.shape == (self.in_features, self.out_features)
             and (bias is None or (bias.data.shape == (self.out_features,) and bias.data.dtype == dtype))
         ):
-            return LinearOp.apply(x, weight) if bias is None else LinearOp.apply(x, weight, bias)
-        return linear(x, weight, bias)
+            return op.apply(x, weight) if bias is None else op.apply(x, weight, bias)
+        out = linear(x, weight, bias)
+        return out if op is LinearOp else relu(out)
 
     def extra_repr(self) -> str:
         text = f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -110,3 +122,6 @@ class Linear(WeightLayer):
         if self.bias is not None:
             text += f", bias_init={self.bias_init!r}"
         return text
+
+
+FUSED_PAIRS[Linear, ReLU] = Linear._forward_relu

@@ -44,6 +44,40 @@ class Linear(Function):
         return grad_x, grad_w, (np.add.reduce(flat, axis=0) if need_b[0] else None)
 
 
+class LinearRelu(Function):
+    """z = max(x @ W + b, 0): :class:`Linear` followed by ReLU, as one op (``nn.Sequential`` uses it
+    for a ``Linear`` directly followed by a ``ReLU``).
+
+    dL/d(x @ W + b) = g · [z > 0], then :class:`Linear`'s backward. The same numpy operations in the same
+    order as the two ops apart (the maximum is taken in place into the fresh product), so the values
+    and gradients are bit for bit those of ``relu(linear(x, W, b))``; one node, and one array, fewer.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, *bias: np.ndarray) -> np.ndarray:
+        out = x @ weight
+        if bias:
+            out += bias[0]
+        np.maximum(out, 0, out=out)
+        ctx.save_for_backward(x, weight, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        x, weight, out = ctx.saved_tensors
+        return Linear.backward(_Saved(x, weight, ctx.needs_input_grad), grad * (out > 0))
+
+
+class _Saved:
+    """The two arrays and the flags :meth:`Linear.backward` reads from its context."""
+
+    __slots__ = ("needs_input_grad", "saved_tensors")
+
+    def __init__(self, x: np.ndarray, weight: np.ndarray, needs: tuple[bool, ...]) -> None:
+        self.saved_tensors = (x, weight)
+        self.needs_input_grad = needs
+
+
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     """``x @ weight + bias`` as one op; ``weight`` has shape (in, out) and ``bias`` (out,) or None.
 

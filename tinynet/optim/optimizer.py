@@ -203,15 +203,22 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            for p in group["params"]:
-                grad = p.grad
-                if grad is None:
-                    continue
-                state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = self._init_state(p.data, group)
-                self._update(p.data, grad, state, group)
+            self._step_group(group)
         return loss
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        """Update every parameter of ``group`` that has a gradient: ``_update`` on each, its state made
+        by ``_init_state`` before its first update. A rule may override this with a fast path for
+        groups whose options make the rule simpler (SGD without momentum and weight decay)."""
+        states = self.state
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            state = states.get(p)
+            if state is None:
+                state = states[p] = self._init_state(p.data, group)
+            self._update(p.data, grad, state, group)
 
     # ------------------------------------------------------------------ state dicts
     def state_dict(self) -> dict[str, Any]:

@@ -74,6 +74,23 @@ class SGD(Optimizer):
     def _init_state(self, param: np.ndarray, group: dict[str, Any]) -> dict[str, Any]:
         return {"momentum_buffer": None}
 
+    def _step_group(self, group: dict[str, Any]) -> None:
+        if group["momentum"] != 0 or group["weight_decay"] != 0:
+            super()._step_group(group)
+            return
+        # θ ← θ - lr · lr_mult · g, the same operations as _update's last line, without its per-parameter
+        # option lookups: plain SGD is the common case of the examples and the benchmark.
+        lr = effective_lr(group)
+        states, scratch = self.state, self._scratch
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            if p not in states:
+                states[p] = self._init_state(p.data, group)
+            param = p.data
+            param -= np.multiply(grad, lr, scratch(param))
+
     def _update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
     ) -> None:
