@@ -24,10 +24,11 @@ from .dropout import Dropout
 from .flatten import Flatten
 from .linear import Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from .module import LoadResult, Module, Parameter, RemovableHandle, Sequential
+from .module import LoadResult, Module, Parameter, RemovableHandle
 from .normalization import BatchNorm1d, LayerNorm
 from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from .residual import Residual
+from .sequential import Sequential
 
 __all__ = [
     "ACTIVATIONS",

@@ -14,7 +14,7 @@ from ..ops.linear import LinearRelu, linear
 from ..tensor import Tensor
 from .activation import ReLU
 from .layer import WeightLayer
-from .module import FUSED_PAIRS
+from .sequential import FUSED_PAIRS
 
 __all__ = ["Linear"]
 
