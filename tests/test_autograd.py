@@ -588,3 +588,75 @@ def test_an_overridden_hook_sees_every_call_and_explain_rewrites_a_forward_error
         _Positive.apply(np.array([1.0, -1.0]))
     assert isinstance(info.value.__cause__, FloatingPointError)
     assert seen == [1, 1]
+
+
+# ---------------------------------------------------------------- ops that declare fresh gradients
+def _all_ops(cls: type[Function] = Function) -> set[type[Function]]:
+    found: set[type[Function]] = set()
+    for sub in cls.__subclasses__():
+        found |= {sub} | _all_ops(sub)
+    return found
+
+
+def _linear_inputs(rng: np.random.Generator, dtype: type, batch: tuple[int, ...], bias: bool):
+    x = rng.standard_normal((*batch, 5)).astype(dtype)
+    w = rng.standard_normal((5, 3)).astype(dtype)
+    return [x, w] + ([rng.standard_normal(3).astype(dtype)] if bias else []), {}
+
+
+def _cross_entropy_inputs(rng: np.random.Generator, dtype: type, reduction: str):
+    logits = rng.standard_normal((4, 6)).astype(dtype)
+    return [logits], {"target": rng.integers(0, 6, 4), "reduction": reduction}
+
+
+def _fresh_cases():
+    from tinynet.ops.cross_entropy import CrossEntropy
+    from tinynet.ops.linear import Linear, LinearRelu
+
+    for dtype in (np.float32, np.float64):
+        for op in (Linear, LinearRelu):
+            for batch, bias in (((4,), True), ((2, 3), True), ((4,), False)):
+                yield op, dtype, lambda rng, d=dtype, b=batch, s=bias: _linear_inputs(rng, d, b, s)
+        for reduction in ("mean", "sum", "none"):
+            yield CrossEntropy, dtype, lambda rng, d=dtype, r=reduction: _cross_entropy_inputs(rng, d, r)
+
+
+def test_only_the_listed_ops_declare_fresh_gradients() -> None:
+    """A new op that sets ``fresh_grads`` must join the contract test below."""
+    declared = {op.__name__ for op in _all_ops() if op.fresh_grads}
+    assert declared == {op.__name__ for op, _, _ in _fresh_cases()}
+
+
+@pytest.mark.parametrize(("op", "dtype", "make"), list(_fresh_cases()))
+def test_an_op_that_declares_fresh_gradients_returns_new_arrays_of_each_inputs_shape(
+    op: type[Function], dtype: type, make
+) -> None:
+    """The contract the backward walk relies on when it skips its checks for such an op: one new,
+    writeable array per input, of exactly the input's shape and dtype, shared with nothing."""
+    rng = np.random.default_rng(7)
+    arrays, options = make(rng)
+    inputs = [tn.tensor(a, requires_grad=True) for a in arrays]
+    out = op.apply(*inputs, **options)
+    node = out._node
+    incoming = rng.standard_normal(out.shape).astype(dtype)
+    grads = op.backward(node, incoming.copy())
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    assert len(grads) == len(inputs)
+    for g, a in zip(grads, arrays):
+        assert type(g) is np.ndarray and g.shape == a.shape and g.dtype == a.dtype
+        assert g.flags.owndata and g.flags.writeable
+        assert not any(np.shares_memory(g, other) for other in (*arrays, incoming))
+    for i, g in enumerate(grads):
+        assert not any(np.shares_memory(g, h) for h in grads[i + 1 :])
+
+
+def test_a_leaf_reached_twice_through_a_fresh_op_sums_both_contributions() -> None:
+    """``linear(w, w)``: both of the op's gradients go to one leaf; the first is adopted, the second
+    added out of place, and the result is the sum (the engine's usual rule)."""
+    from tinynet.ops.linear import linear
+
+    w0 = np.random.default_rng(3).standard_normal((3, 3))
+    w = tn.tensor(w0, requires_grad=True)
+    linear(w, w).sum().backward()
+    ones = np.ones((3, 3))
+    np.testing.assert_allclose(w.grad, ones @ w0.T + w0.T @ ones, rtol=1e-12)

@@ -151,6 +151,12 @@ class Function:
     """
 
     apply: ClassVar[Callable[..., Tensor]]
+    #: True for an op whose ``backward`` always returns, for each input, a new array of exactly that
+    #: input's shape and dtype that nothing else holds (no pass-through, view or broadcast). The
+    #: backward walk then skips its shape and dtype check and adopts such an array as a leaf's
+    #: ``.grad`` without looking at its flags. Off by default: only ops on the hot path declare it,
+    #: and the gradient tests check each of them against finite differences and the checked path.
+    fresh_grads: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -317,7 +323,7 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
         If ``root`` does not require grad, if ``grad`` is missing for a non-scalar, if its shape differs,
         or if the graph was already freed by an earlier backward.
     """
-    if not root.requires_grad:
+    if not root._requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad and has no graph; create the inputs with "
             "requires_grad=True (and not under no_grad())"
@@ -362,28 +368,36 @@ def backward(root: Tensor, grad: np.ndarray | None = None, retain_graph: bool = 
         grads = fn.backward(node, g)
         if type(grads) is not tuple:
             grads = (grads,)
+        fresh = fn.fresh_grads
         for inp, ig, need in zip(node.inputs, grads, node.needs_input_grad):
             if ig is None or not need:
                 continue
-            data = inp.data
-            # Fast path: most gradients already have the input's shape and dtype (``is`` first: numpy
-            # shares one dtype object per builtin type, so the full comparison is rarely needed).
-            if not (
-                type(ig) is np.ndarray
-                and ig.shape == data.shape
-                and (ig.dtype is data.dtype or ig.dtype == data.dtype)
-            ):
-                ig = _checked(ig, inp, fn)
+            if not fresh:
+                data = inp.data
+                # Fast path: most gradients already have the input's shape and dtype (``is`` first:
+                # numpy shares one dtype object per builtin type, so the full comparison is rarely needed).
+                if not (
+                    type(ig) is np.ndarray
+                    and ig.shape == data.shape
+                    and (ig.dtype is data.dtype or ig.dtype == data.dtype)
+                ):
+                    ig = _checked(ig, inp, fn)
             input_node = inp._node
             if input_node is None:
-                if inp.grad is None and ig is not g and id(ig) not in adopted:
-                    # _accumulate_leaf's most common case, inlined (same rule): a fresh array of its
-                    # own becomes the leaf's .grad without a copy — every parameter, every step.
-                    flags = ig.flags
-                    if flags.owndata and flags.writeable:
-                        adopted.add(id(ig))
-                        inp.grad = ig
-                        continue
+                # _accumulate_leaf's most common case, inlined (same rule): a fresh array of its own
+                # becomes the leaf's .grad without a copy — every parameter, every step.
+                if inp.grad is None and (
+                    fresh
+                    or (
+                        ig is not g
+                        and id(ig) not in adopted
+                        and (flags := ig.flags).owndata
+                        and flags.writeable
+                    )
+                ):
+                    adopted.add(id(ig))
+                    inp.grad = ig
+                    continue
                 _accumulate_leaf(inp, ig, adopted, g)
             else:
                 previous = pending.get(input_node)

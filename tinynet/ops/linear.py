@@ -19,9 +19,11 @@ class Linear(Function):
     ``x @ W + b`` on the hot path of every layer.
     """
 
+    fresh_grads = True  # three new arrays: two matrix products and a reduction
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, *bias: np.ndarray) -> np.ndarray:
-        ctx.save_for_backward(x, weight)
+        ctx.saved_tensors = (x, weight)  # save_for_backward's effect, one call fewer per layer
         out = x @ weight
         if bias:
             out += bias[0]
@@ -30,18 +32,25 @@ class Linear(Function):
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         x, weight = ctx.saved_tensors
-        need_x, need_w, *need_b = ctx.needs_input_grad
-        if x.ndim != 2:
-            x = x.reshape(-1, x.shape[-1])
-            flat = grad.reshape(-1, grad.shape[-1])
-        else:
-            flat = grad
-        grad_x = grad @ weight.T if need_x else None
-        grad_w = x.T @ flat if need_w else None
-        if not need_b:
-            return grad_x, grad_w
-        # np.add.reduce rather than flat.sum(): the method's wrapper costs about a microsecond per layer.
-        return grad_x, grad_w, (np.add.reduce(flat, axis=0) if need_b[0] else None)
+        return _linear_grads(x, weight, ctx.needs_input_grad, grad)
+
+
+def _linear_grads(
+    x: np.ndarray, weight: np.ndarray, needs: tuple[bool, ...], grad: np.ndarray
+) -> tuple[np.ndarray | None, ...]:
+    """(dL/dx, dL/dW[, dL/db]) of ``x @ W + b`` for ``grad`` = dL/dz; None where ``needs`` says no."""
+    need_x, need_w, *need_b = needs
+    if x.ndim != 2:
+        x = x.reshape(-1, x.shape[-1])
+        flat = grad.reshape(-1, grad.shape[-1])
+    else:
+        flat = grad
+    grad_x = grad @ weight.T if need_x else None
+    grad_w = x.T @ flat if need_w else None
+    if not need_b:
+        return grad_x, grad_w
+    # np.add.reduce rather than flat.sum(): the method's wrapper costs about a microsecond per layer.
+    return grad_x, grad_w, (np.add.reduce(flat, axis=0) if need_b[0] else None)
 
 
 class LinearRelu(Function):
@@ -53,29 +62,21 @@ class LinearRelu(Function):
     and gradients are bit for bit those of ``relu(linear(x, W, b))``; one node, and one array, fewer.
     """
 
+    fresh_grads = True
+
     @staticmethod
     def forward(ctx: Context, x: np.ndarray, weight: np.ndarray, *bias: np.ndarray) -> np.ndarray:
         out = x @ weight
         if bias:
             out += bias[0]
         np.maximum(out, 0, out=out)
-        ctx.save_for_backward(x, weight, out)
+        ctx.saved_tensors = (x, weight, out)
         return out
 
     @staticmethod
     def backward(ctx: Context, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         x, weight, out = ctx.saved_tensors
-        return Linear.backward(_Saved(x, weight, ctx.needs_input_grad), grad * (out > 0))
-
-
-class _Saved:
-    """The two arrays and the flags :meth:`Linear.backward` reads from its context."""
-
-    __slots__ = ("needs_input_grad", "saved_tensors")
-
-    def __init__(self, x: np.ndarray, weight: np.ndarray, needs: tuple[bool, ...]) -> None:
-        self.saved_tensors = (x, weight)
-        self.needs_input_grad = needs
+        return _linear_grads(x, weight, ctx.needs_input_grad, grad * (out > 0))
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:

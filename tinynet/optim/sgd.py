@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, effective_lr
+from .optimizer import SCRATCH_MIN_BYTES, Optimizer, check_nonnegative, effective_lr
 
 __all__ = ["SGD"]
 
@@ -89,7 +89,10 @@ class SGD(Optimizer):
             if p not in states:
                 states[p] = self._init_state(p.data, group)
             param = p.data
-            param -= np.multiply(grad, lr, scratch(param))
+            if param.nbytes < SCRATCH_MIN_BYTES:  # _scratch's own test, without its call
+                param -= np.multiply(grad, lr)
+            else:
+                param -= np.multiply(grad, lr, scratch(param))
 
     def _update(
         self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
