@@ -158,6 +158,11 @@ def test_bad_class_targets(name: str) -> None:
         fn(x, tn.tensor(np.array([0, -1, 1])))
     with pytest.raises(ValueError, match=rf"{name}: .*shape \(N, C\), got \(12,\)"):
         fn(ones(12), np.arange(12))
+    # every integer dtype, including the most negative int64 (the int64 check sees it as unsigned)
+    for bad in (np.array([0, -1, 1], np.int8), np.array([0, -(2**31), 1], np.int32),
+                np.array([0, -(2**63), 1], np.int64), np.array([0, 9, 1], np.uint8)):  # fmt: skip
+        with pytest.raises(ValueError, match=f"{name}: target value {bad[1]} is not a class index"):
+            fn(x, bad)
 
 
 @pytest.mark.parametrize("name", ["mse_loss", "binary_cross_entropy_with_logits"])

@@ -239,7 +239,10 @@ def _make_apply(op: type[Function]) -> Callable[..., Tensor]:
         result.data = out
         result.grad = None
         if track:  # the context becomes the graph's node
-            ctx.fn, ctx.inputs, ctx.seq, ctx.retained = op, inputs, _next(_sequence), None
+            ctx.fn = op
+            ctx.inputs = inputs
+            ctx.seq = _next(_sequence)
+            ctx.retained = None
             result._node = ctx
         else:
             result._node = None

@@ -7,6 +7,7 @@ and one backward, ``softmax - onehot``, instead of a chain. Tests compare it wit
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,14 @@ from ..tensor import Tensor, as_tensor
 REDUCTIONS = ("mean", "sum", "none")
 
 
+@functools.lru_cache(maxsize=16)
+def _row_indices(n: int) -> np.ndarray:
+    """``arange(n)``, read-only and made once per batch size (as a numpy loop would hoist it)."""
+    rows = np.arange(n)
+    rows.flags.writeable = False
+    return rows
+
+
 class CrossEntropy(Function):
     """loss_i = -log softmax(a_i)[t_i] for logits ``a`` of shape (N, C) and class indices ``t`` of shape (N,).
 
@@ -29,7 +38,7 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx: Context, a: np.ndarray, target: np.ndarray, reduction: str) -> np.ndarray:
-        rows = np.arange(a.shape[0])
+        rows = _row_indices(a.shape[0])
         # ufunc.reduce instead of a.max()/a.sum(): the methods' Python wrappers cost more than the work
         # at MNIST batch sizes, where this op runs once per step.
         shifted = a - np.maximum.reduce(a, axis=1, keepdims=True)
@@ -93,8 +102,14 @@ def class_targets(target: Any, n: int, classes: int, op: str) -> np.ndarray:
         raise TypeError(f"{op}: target must hold integer class indices, got dtype {t.dtype}")
     if t.shape != (n,):
         raise ValueError(f"{op}: target shape {t.shape} does not match the batch: expected ({n},)")
-    # ufunc.reduce for the same reason as in CrossEntropy.forward: this check runs every step.
-    if t.size and (np.minimum.reduce(t) < 0 or np.maximum.reduce(t) >= classes):
+    # ufunc.reduce for the same reason as in CrossEntropy.forward: this check runs every step. For
+    # int64 (numpy's default integers) one reduction does: seen as uint64, a negative index is at
+    # least 2**63, above any class count.
+    if t.dtype == np.int64:
+        out_of_range = t.size and np.maximum.reduce(t.view(np.uint64)) >= classes
+    else:
+        out_of_range = t.size and (np.minimum.reduce(t) < 0 or np.maximum.reduce(t) >= classes)
+    if out_of_range:
         bad = t[(t < 0) | (t >= classes)][0]
         raise ValueError(f"{op}: target value {bad} is not a class index in [0, {classes})")
     return t

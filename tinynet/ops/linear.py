@@ -39,7 +39,7 @@ def _linear_grads(
     x: np.ndarray, weight: np.ndarray, needs: tuple[bool, ...], grad: np.ndarray
 ) -> tuple[np.ndarray | None, ...]:
     """(dL/dx, dL/dW[, dL/db]) of ``x @ W + b`` for ``grad`` = dL/dz; None where ``needs`` says no."""
-    need_x, need_w, *need_b = needs
+    need_x, need_w = needs[0], needs[1]
     if x.ndim != 2:
         x = x.reshape(-1, x.shape[-1])
         flat = grad.reshape(-1, grad.shape[-1])
@@ -47,10 +47,10 @@ def _linear_grads(
         flat = grad
     grad_x = grad @ weight.T if need_x else None
     grad_w = x.T @ flat if need_w else None
-    if not need_b:
+    if len(needs) == 2:
         return grad_x, grad_w
     # np.add.reduce rather than flat.sum(): the method's wrapper costs about a microsecond per layer.
-    return grad_x, grad_w, (np.add.reduce(flat, axis=0) if need_b[0] else None)
+    return grad_x, grad_w, (np.add.reduce(flat, axis=0) if needs[2] else None)
 
 
 class LinearRelu(Function):
