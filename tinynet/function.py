@@ -155,7 +155,8 @@ class Function:
     #: input's shape and dtype that nothing else holds (no pass-through, view or broadcast). The
     #: backward walk then skips its shape and dtype check and adopts such an array as a leaf's
     #: ``.grad`` without looking at its flags. Off by default: only ops on the hot path declare it,
-    #: and the gradient tests check each of them against finite differences and the checked path.
+    #: for operands of one dtype (which ``linear`` and ``cross_entropy`` enforce before ``apply``),
+    #: and a contract test in tests/test_autograd.py holds each of them to it.
     fresh_grads: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
