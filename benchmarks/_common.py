@@ -27,6 +27,20 @@ def pin_threads(threads: int | None) -> str:
     return f"BLAS threads: {blas}; cores: {os.cpu_count()}"
 
 
+def faults_per_call(step: Callable[[], object], steps: int) -> float | None:
+    """Minor page faults per call of ``step`` over ``steps`` calls (``getrusage``), or None where the
+    platform has no ``resource`` module. A step whose fresh arrays come from newly mapped pages pays
+    for them here: the time then measures the allocator as much as the engine."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(steps):
+        step()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps
+
+
 def time_block(step: Callable[[], object], steps: int) -> float:
     """Seconds per call of ``step``, over ``steps`` consecutive calls."""
     start = time.perf_counter()

@@ -72,3 +72,19 @@ def test_conv_benchmark_checks_gradients_and_reports_the_ratio():
     assert record["batch"] == 4 and set(record["seconds_per_step"]) == {"numpy", "tinynet"}
     median, low, high = record["tinynet_over_numpy"]
     assert 0 < low <= median <= high
+
+
+def test_scaling_fit_leaves_out_rows_whose_steps_fault(monkeypatch):
+    """A batch size whose steps fault pages is timed but not fitted: its time depends on the
+    allocator's state. With fewer than two clean rows, every row is fitted."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench_scaling
+
+    def row(batch, numpy_faults, tinynet_faults=0.0):
+        return {"batch": batch, "faults": {"numpy": numpy_faults, "tinynet": tinynet_faults}}
+
+    rows = [row(8, 0.0), row(32, None, None), row(512, 933.0, 3.0)]
+    kept, left_out = bench_scaling.fitted_rows(rows)
+    assert [r["batch"] for r in kept] == [8, 32] and [r["batch"] for r in left_out] == [512]
+    kept, left_out = bench_scaling.fitted_rows([row(8, 0.0), row(512, 0.0, 50.0)])
+    assert [r["batch"] for r in kept] == [8, 512] and left_out == []
