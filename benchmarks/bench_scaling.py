@@ -60,10 +60,12 @@ def fitted_rows(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     :data:`FAULT_LIMIT` pages per step, since its time then depends on the allocator's state (glibc
     may hand the top of its heap back and fault it in again on every step). All rows are fitted when
     fewer than two would remain."""
-    kept = [r for r in rows if all((f or 0) <= FAULT_LIMIT for f in r["faults"].values())]
-    if len(kept) < 2:
-        return rows, []
-    return kept, [r for r in rows if r not in kept]
+    kept: list[dict] = []
+    left_out: list[dict] = []
+    for r in rows:
+        clean = all((f or 0) <= FAULT_LIMIT for f in r["faults"].values())
+        (kept if clean else left_out).append(r)
+    return (kept, left_out) if len(kept) >= 2 else (rows, [])
 
 
 def fit_line(batches: list[int], seconds: list[float]) -> tuple[float, float, float]:
